@@ -1,0 +1,197 @@
+"""`mdt-dashboard`: the one front door. run (the default), import, demo-data, dictionary."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from dashboard import demo_data, importer, schema, store
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "sample_data"
+APP = ROOT / "dashboard" / "app.py"
+AS_OF_ENV = "MDT_AS_OF"
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one sentence."""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; use YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} must be 1 or more")
+    return n
+
+
+def _port(text: str) -> int:
+    n = _positive(text)
+    if n > 65535:
+        raise argparse.ArgumentTypeError(f"{n} is not a port number (1-65535)")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    db_help = f"the store (default: ${store.DB_ENV} or {store.DEFAULT_DB})"
+    p = argparse.ArgumentParser(
+        prog="mdt-dashboard",
+        description="Review dashboard for chronic neuropathic pain rehabilitation teams.",
+    )
+    sub = p.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="start the dashboard (the default)")
+    run.add_argument("--db", help=db_help)
+    run.add_argument("--port", type=_port, default=8501, help="port to serve on (default 8501)")
+    run.add_argument("--as-of", type=_date, help="the reference day (default: today)")
+
+    imp = sub.add_parser("import", help="import a folder or a CSV / Parquet file")
+    imp.add_argument("path", help="folder of table files, or one file named after its table")
+    imp.add_argument("--db", help=db_help)
+    imp.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid rows and write the rejected ones to a report",
+    )
+    imp.add_argument("--report", help="where to write the rejects report (CSV)")
+
+    demo = sub.add_parser("demo-data", help="write the synthetic sample data set")
+    demo.add_argument("--patients", type=_positive, default=demo_data.DEFAULT_PATIENTS)
+    demo.add_argument("--weeks", type=_positive, default=demo_data.DEFAULT_WEEKS)
+    demo.add_argument("--seed", type=int, default=demo_data.DEFAULT_SEED)
+    demo.add_argument("--end", type=_date, default=demo_data.DEMO_END, help="the data's last day")
+    demo.add_argument("--out", required=True, help="folder to write the CSV files into")
+    demo.add_argument("--db", help="(accepted for symmetry; demo-data writes files only)")
+
+    dic = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
+    dic.add_argument("--out", default=str(ROOT / "docs" / "data-dictionary.md"))
+    dic.add_argument("--db", help="(accepted for symmetry; the dictionary comes from the schema)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]  # plain `mdt-dashboard` runs the dashboard
+    args = build_parser().parse_args(argv)
+    command = args.command
+    try:
+        if command == "run":
+            return cmd_run(args)
+        if command == "import":
+            return cmd_import(args)
+        if command == "demo-data":
+            return cmd_demo_data(args)
+        if command == "dictionary":
+            return cmd_dictionary(args)
+    except (CliError, store.StoreError, importer.ImportFailed) as e:
+        print(f"mdt-dashboard: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(command)
+
+
+def build_demo_store(db: Path, as_of: dt.date | None = None) -> importer.ImportResult:
+    """Build a store from sample_data/, shifted so the data ends the day before `as_of`."""
+    end = (as_of or dt.date.today()) - dt.timedelta(days=1)
+    shift = (end - demo_data.DEMO_END).days
+    st = store.open_store(db)
+    try:
+        return importer.import_into(
+            st, SAMPLE_DATA, via="demo", source="sample_data (synthetic)", shift_days=shift
+        )
+    finally:
+        st.close()
+
+
+def cmd_run(args) -> int:
+    db = store.resolve_db_path(args.db)
+    if not db.exists():
+        if args.db or os.environ.get(store.DB_ENV):
+            raise CliError(
+                f"There is no store at {db}. Create it with: mdt-dashboard import FOLDER --db {db}"
+            )
+        print(f"First run: building the demo store {db} from sample_data/ (synthetic) ...")
+        result = build_demo_store(db, args.as_of)
+        print(result.summary())
+    else:
+        # Open once here so a broken or newer store is reported before the server starts.
+        store.open_store(db).close()
+    env = dict(os.environ)
+    env[store.DB_ENV] = str(db.resolve())
+    if args.as_of:
+        env[AS_OF_ENV] = args.as_of.isoformat()
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+    ]
+    print(f"Dashboard: http://localhost:{args.port}  (store {db}; Ctrl+C stops it)")
+    os.chdir(ROOT)  # .streamlit/config.toml is read from the working directory
+    os.execve(sys.executable, cmd, env)
+    return 0  # not reached
+
+
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def cmd_import(args) -> int:
+    db = store.resolve_db_path(args.db)
+    result = importer.import_path(
+        db, Path(args.path), skip_invalid=args.skip_invalid, progress=_print_progress
+    )
+    if result.errors:
+        report = Path(args.report) if args.report else Path(f"rejects-{result.batch_id}.csv")
+        report.write_text(importer.report_csv(result.errors), encoding="utf-8")
+        shown = result.errors[: importer.SCREEN_ERRORS]
+        print(f"{len(result.errors):,} problems found:")
+        for e in shown:
+            print("  " + e.sentence())
+        if len(result.errors) > len(shown):
+            print(f"  ... and {len(result.errors) - len(shown):,} more in the report.")
+        print(f"Full report: {report}")
+    for notice in result.notices:
+        print(notice)
+    print(result.summary())
+    return 0 if (result.applied or result.queued_to) else 1
+
+
+def cmd_demo_data(args) -> int:
+    out = Path(args.out)
+    counts = demo_data.generate(out, args.patients, args.weeks, args.seed, args.end)
+    demo_data.write_readme(out, args.patients, args.weeks, args.seed, args.end)
+    total = sum(counts.values())
+    print(f"Wrote {total:,} synthetic rows in {len(counts)} files to {out}.")
+    return 0
+
+
+def cmd_dictionary(args) -> int:
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(schema.data_dictionary_markdown() + "\n", encoding="utf-8")
+    print(f"Wrote the data dictionary to {out}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

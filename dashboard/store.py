@@ -1,0 +1,261 @@
+"""The DuckDB store: one file, its schema and migrations, connections, the data version, and the
+one write path.
+
+DuckDB allows one read-write process or many read-only ones. The running dashboard is the single
+writer; an import started elsewhere while it runs is queued in the store's inbox (importer.py) and
+applied here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+
+from dashboard import measures, schema
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = Path("data") / "mdt.duckdb"
+DB_ENV = "MDT_DB"
+APP_ID = "mdt-dashboard"
+
+
+class StoreError(Exception):
+    """A problem with the store that a user can act on; the message says what to do."""
+
+
+class StoreBusy(StoreError):
+    """Another process (normally the running dashboard) holds the store open for writing."""
+
+
+def resolve_db_path(arg: str | os.PathLike | None = None) -> Path:
+    """The store path: the --db argument, else $MDT_DB, else data/mdt.duckdb."""
+    if arg:
+        return Path(arg)
+    if os.environ.get(DB_ENV):
+        return Path(os.environ[DB_ENV])
+    return DEFAULT_DB
+
+
+def inbox_dir(db_path: Path) -> Path:
+    """Where imports wait while another process holds the store (see importer.queue_batch)."""
+    return db_path.with_name(db_path.name + ".inbox")
+
+
+# Migrations from version N to N+1, applied in order inside one transaction.
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+
+
+class Store:
+    """An open store. Reads use `cursor()`; every write goes through `write()`."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, read_only: bool):
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+        self._write_lock = threading.RLock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for one script run or thread (never the shared connection)."""
+        cur = self.con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    @contextlib.contextmanager
+    def write(
+        self, cur: duckdb.DuckDBPyConnection | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction that bumps the data version; rolled back whole on any error.
+
+        Pass `cur` to write on a cursor that already holds temporary tables (the importer's).
+        """
+        if self.read_only:
+            raise StoreError(f"The store {self.path} is open read-only; it cannot be changed here.")
+        own = cur is None
+        with self._write_lock:
+            cur = self.cursor() if own else cur
+            cur.begin()
+            try:
+                yield cur
+                cur.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                    "WHERE key = 'data_version'"
+                )
+                cur.execute(
+                    "UPDATE meta SET value = $now WHERE key = 'data_changed_at'",
+                    {"now": _utc_now().isoformat(timespec="seconds")},
+                )
+                cur.commit()
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    cur.rollback()
+                raise
+            finally:
+                if own:
+                    cur.close()
+
+    def data_version(self) -> int:
+        """A number that changes on every write: the key of every cached query result."""
+        cur = self.cursor()
+        try:
+            row = cur.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        finally:
+            cur.close()
+        return int(row[0])
+
+    def meta(self) -> dict[str, str]:
+        cur = self.cursor()
+        try:
+            return dict(cur.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, turning a lock conflict into StoreBusy."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise StoreBusy(
+                f"The store {path} is in use by another program (normally the running dashboard)."
+            ) from e
+        raise StoreError(f"The store {path} could not be opened: {e}") from e
+
+
+def open_store(
+    path: str | os.PathLike | None = None, *, create: bool = True, read_only: bool = False
+) -> Store:
+    """Open (and if needed create or migrate) the store at `path`.
+
+    Raises StoreError with a sentence a user can act on when the file is not a store, was made by
+    a newer version, or does not exist and `create` is False.
+    """
+    db_path = resolve_db_path(path)
+    exists = db_path.exists()
+    if not exists and (not create or read_only):
+        raise StoreError(
+            f"There is no store at {db_path}. Create it by importing data: "
+            f"mdt-dashboard import FOLDER --db {db_path}"
+        )
+    if not exists:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = connect(db_path, read_only=read_only)
+    except StoreError:
+        raise
+    except duckdb.Error as e:
+        raise StoreError(f"{db_path} is not a DuckDB store this dashboard can open ({e}).") from e
+    store = Store(db_path, con, read_only)
+    try:
+        _prepare(store, new=not exists)
+    except BaseException:
+        con.close()
+        raise
+    return store
+
+
+def _prepare(store: Store, new: bool) -> None:
+    cur = store.cursor()
+    try:
+        tables = {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "meta" not in tables:
+            if tables:
+                raise StoreError(
+                    f"{store.path} is a DuckDB file but not an MDT dashboard store (it has no meta "
+                    "table). Choose another --db path; the dashboard does not change foreign files."
+                )
+            if store.read_only:
+                raise StoreError(f"{store.path} is empty; open it once read-write to create it.")
+            _create(cur)
+            return
+        meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The store {store.path} was made by a newer version of the dashboard (schema "
+                f"{version}; this version reads up to {SCHEMA_VERSION}). Upgrade the dashboard "
+                "(git pull, then make run) to open it."
+            )
+        if version < SCHEMA_VERSION:
+            if store.read_only:
+                raise StoreError(
+                    f"The store {store.path} has schema {version} and needs upgrading to "
+                    f"{SCHEMA_VERSION}; open it once read-write (mdt-dashboard run) to migrate it."
+                )
+            migrate(cur, version)
+    finally:
+        cur.close()
+
+
+def _create(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.begin()
+    try:
+        cur.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        for stmt in schema.ddl():
+            cur.execute(stmt)
+        seed_instruments(cur)
+        now = _utc_now().isoformat(timespec="seconds")
+        cur.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                ("app", APP_ID),
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("data_version", "1"),
+                ("created_at", now),
+                ("data_changed_at", now),
+            ],
+        )
+        cur.commit()
+    except BaseException:
+        cur.rollback()
+        raise
+
+
+def migrate(cur: duckdb.DuckDBPyConnection, from_version: int) -> None:
+    """Bring a store from `from_version` to SCHEMA_VERSION in one transaction."""
+    missing = [v for v in range(from_version, SCHEMA_VERSION) if v not in MIGRATIONS]
+    if missing:
+        raise StoreError(
+            f"The store has schema {from_version}, which this version cannot upgrade "
+            f"(no migration from {missing[0]}). Re-create it: import your data into a new --db path."
+        )
+    cur.begin()
+    try:
+        for v in range(from_version, SCHEMA_VERSION):
+            MIGRATIONS[v](cur)
+        cur.execute(
+            "UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(SCHEMA_VERSION)}
+        )
+        cur.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+            "WHERE key = 'data_version'"
+        )
+        cur.commit()
+    except BaseException:
+        cur.rollback()
+        raise
+
+
+def seed_instruments(cur: duckdb.DuckDBPyConnection) -> None:
+    """Add the shipped reference rows that the store does not have yet (a team's edits stay)."""
+    cols = schema.ALL_TABLES["instruments"].column_names
+    placeholders = ", ".join("?" for _ in cols)
+    existing = {r[0] for r in cur.execute("SELECT code FROM instruments").fetchall()}
+    rows = [r for r in measures.instrument_rows() if r[0] not in existing]
+    if rows:
+        cur.executemany(
+            f"INSERT INTO instruments ({', '.join(cols)}) VALUES ({placeholders})", rows
+        )
