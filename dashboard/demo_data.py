@@ -32,6 +32,7 @@ FIRST_NAMES = (
     "Umber", "Vale", "Wren", "Yael",
 )  # fmt: skip
 SURNAMES = ("Example", "Sample", "Testcase", "Placeholder", "Fictional", "Synthetic", "Demo")
+STAFF_SURNAMES = ("Mockwell", "Fauxley", "Pretendson", "Stubbs", "Dummett")
 CONDITIONS = (
     # condition, ICD-10 code, affected region, allodynia likely, upper limb
     ("Painful diabetic peripheral neuropathy", "E11.4", "both feet", False, False),
@@ -86,7 +87,7 @@ def clinicians() -> list[Clinician]:
     for site in SITES:
         for disc, role in (*plan, extra[site]):
             n += 1
-            name = f"{FIRST_NAMES[(n * 5) % len(FIRST_NAMES)]} {SURNAMES[n % len(SURNAMES)]}"
+            name = f"{FIRST_NAMES[(n * 5) % len(FIRST_NAMES)]} {STAFF_SURNAMES[n % 5]}"
             title = "Dr " if disc in ("MED", "PSY") else ""
             rows.append(Clinician(f"C{n:02d}", title + name, disc, site, role))
     return rows
@@ -178,6 +179,7 @@ def _patient(w: Writers, i, n_patients, seed, window_start, end, staff) -> None:
     low_practice = i % 12 == 9
     caregiver_strain = i == 10
     on_hold = i == 11
+    lapsed = i == 13  # still active, but nothing logged for three weeks (stale data)
     if relapse:
         archetype = "responder"
     # A quarter start in the first fortnight; the rest spread until three weeks before the end.
@@ -191,7 +193,10 @@ def _patient(w: Writers, i, n_patients, seed, window_start, end, staff) -> None:
     if dropout:
         last_day = min(end, start + dt.timedelta(days=rng.randrange(28, 56)))
         status = "dropped_out"
-    elif archetype == "responder" and (end - start).days > 150 and not relapse:
+    elif lapsed:
+        start = min(start, end - dt.timedelta(days=70))
+        last_day = end - dt.timedelta(days=20)
+    elif archetype == "responder" and (end - start).days > 150 and not (relapse or safety):
         discharge = start + dt.timedelta(days=rng.randrange(140, (end - start).days))
         last_day, status = discharge, "discharged"
     elif on_hold:

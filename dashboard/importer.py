@@ -766,7 +766,7 @@ def queue_batch(
         scratch.execute("SET TimeZone = 'UTC'")
         for stmt in schema.ddl():
             scratch.execute(stmt)
-        store.seed_instruments(scratch)
+        store.seed_reference(scratch)
         _validate(scratch, files, result, check_store_refs=False, progress=progress)
     finally:
         scratch.close()

@@ -352,3 +352,112 @@ def instrument_rows() -> list[tuple]:
         )
         for i in INSTRUMENTS
     ]
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """A flag of MEASURES.md: its level, its rule in words, and the numbers it uses."""
+
+    code: str
+    name: str
+    level: str  # urgent | review | info
+    rule: str
+    params: dict
+    source: str = "shared/MEASURES.md (flags)"
+
+    def params_json(self) -> str:
+        return json.dumps(self.params, sort_keys=True)
+
+
+FLAG_RULES: tuple[FlagRule, ...] = (
+    FlagRule("safety", "Safety", "urgent", "latest PHQ-9 item 9 > 0", {"item9_above": 0}),
+    FlagRule(
+        "pain_flare",
+        "Pain flare",
+        "review",
+        "7-day mean NRS up >= 2 points, or >= 30%, against the previous 14 days",
+        {"recent_days": 7, "previous_days": 14, "rise_points": 2, "rise_pct": 30},
+    ),
+    FlagRule(
+        "no_progress",
+        "No meaningful progress",
+        "review",
+        ">= 8 weeks in care and NRS not down >= 30% / 2 points from baseline",
+        {"min_weeks": 8, "drop_pct": 30, "drop_points": 2},
+    ),
+    FlagRule(
+        "mood",
+        "Mood",
+        "review",
+        "PHQ-9 >= 15, or up >= 5 from the previous score; GAD-7 >= 15",
+        {"phq9_at_least": 15, "phq9_rise": 5, "gad7_at_least": 15},
+    ),
+    FlagRule("catastrophizing", "Catastrophizing", "review", "PCS >= 30", {"pcs_at_least": 30}),
+    FlagRule("low_self_efficacy", "Low self-efficacy", "review", "PSEQ < 20", {"pseq_below": 20}),
+    FlagRule(
+        "sleep_decline",
+        "Sleep decline",
+        "review",
+        "14-day mean sleep quality down >= 2 points, or mean total sleep down >= 60 min, against "
+        "the 14 days before; ISI >= 15",
+        {"window_days": 14, "quality_drop": 2, "sleep_drop_min": 60, "isi_at_least": 15},
+    ),
+    FlagRule(
+        "desensitization_setback",
+        "Desensitization setback",
+        "review",
+        "for a modality, the highest level tolerated in the last 14 days is >= 2 below the highest "
+        "tolerated in the 14 days before; or the latest allodynia area is >= 25% above the one "
+        "before",
+        {"window_days": 14, "level_drop": 2, "area_rise_pct": 25},
+    ),
+    FlagRule(
+        "missed_sessions",
+        "Missed sessions",
+        "review",
+        ">= 2 sessions with status dna in the last 28 days",
+        {"window_days": 28, "dna_at_least": 2},
+    ),
+    FlagRule(
+        "low_home_practice",
+        "Low home practice",
+        "review",
+        "sum of completed / sum of prescribed minutes < 50% over the last 14 days (only where "
+        "something was prescribed)",
+        {"window_days": 14, "adherence_below_pct": 50},
+    ),
+    FlagRule(
+        "stalled_goals",
+        "Stalled goals",
+        "info",
+        "a patient with goals has had no goal review and no milestone achieved for > 28 days; or "
+        "GAS T < 50 at the latest review",
+        {"days_over": 28, "gas_t_below": 50},
+    ),
+    FlagRule(
+        "caregiver_strain",
+        "Caregiver strain",
+        "review",
+        "ZBI-12 > 20, or an open caregiver_burnout barrier",
+        {"zbi12_above": 20},
+    ),
+    FlagRule(
+        "medication_change",
+        "Medication change",
+        "info",
+        "any start, stop, increase or decrease in the last 14 days; opioid OME >= 50 mg/day",
+        {"window_days": 14, "ome_at_least": 50},
+    ),
+    FlagRule(
+        "stale_data",
+        "Stale data",
+        "info",
+        "no pain rating or session in the last 14 days (active patients)",
+        {"window_days": 14},
+    ),
+)
+
+
+def flag_rule_rows() -> list[tuple]:
+    """Rows for the store's flag_rules table, in its column order."""
+    return [(f.code, f.name, f.level, f.rule, f.params_json(), f.source) for f in FLAG_RULES]

@@ -557,6 +557,20 @@ APP_TABLES: tuple[Table, ...] = (
         "Written by the app",
     ),
     Table(
+        "flag_rules",
+        ("code",),
+        (
+            C("code", "id", required=True),
+            C("name", "text", required=True),
+            C("level", "enum", required=True, values=("urgent", "review", "info")),
+            C("rule", "text", required=True, description="The rule in words"),
+            C("params", "text", required=True, description="JSON: the numbers the rule uses"),
+            C("source", "text", required=True),
+        ),
+        "The flag rules of shared/MEASURES.md with their thresholds; a team may tune them.",
+        "Written by the app",
+    ),
+    Table(
         "import_batches",
         ("batch_id",),
         (

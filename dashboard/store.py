@@ -206,7 +206,7 @@ def _create(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
         for stmt in schema.ddl():
             cur.execute(stmt)
-        seed_instruments(cur)
+        seed_reference(cur)
         now = _utc_now().isoformat(timespec="seconds")
         cur.executemany(
             "INSERT INTO meta VALUES (?, ?)",
@@ -249,13 +249,18 @@ def migrate(cur: duckdb.DuckDBPyConnection, from_version: int) -> None:
         raise
 
 
-def seed_instruments(cur: duckdb.DuckDBPyConnection) -> None:
-    """Add the shipped reference rows that the store does not have yet (a team's edits stay)."""
-    cols = schema.ALL_TABLES["instruments"].column_names
-    placeholders = ", ".join("?" for _ in cols)
-    existing = {r[0] for r in cur.execute("SELECT code FROM instruments").fetchall()}
-    rows = [r for r in measures.instrument_rows() if r[0] not in existing]
-    if rows:
-        cur.executemany(
-            f"INSERT INTO instruments ({', '.join(cols)}) VALUES ({placeholders})", rows
-        )
+def seed_reference(cur: duckdb.DuckDBPyConnection) -> None:
+    """Add the shipped reference rows (instruments, flag rules) that the store does not have yet.
+
+    Rows already there are left alone, so a team's tuning survives upgrades.
+    """
+    for table, rows in (
+        ("instruments", measures.instrument_rows()),
+        ("flag_rules", measures.flag_rule_rows()),
+    ):
+        cols = schema.ALL_TABLES[table].column_names
+        placeholders = ", ".join("?" for _ in cols)
+        existing = {r[0] for r in cur.execute(f"SELECT code FROM {table}").fetchall()}
+        new = [r for r in rows if r[0] not in existing]
+        if new:
+            cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", new)

@@ -1,0 +1,36 @@
+"""Streamlit entrypoint: the shared frame, then navigation over the pages that work."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from any folder
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import components, store  # noqa: E402
+
+PAGES = ROOT / "pages"
+
+st.set_page_config(
+    page_title="MDT pain rehabilitation review",
+    page_icon=":material/monitor_heart:",
+    layout="wide",
+)
+
+try:
+    st.session_state["frame"] = components.frame()
+except store.StoreError as e:
+    st.error(str(e))
+    st.stop()
+
+navigation = st.navigation(
+    [
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
+    ]
+)
+navigation.run()

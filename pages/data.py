@@ -1,0 +1,131 @@
+"""Data: what the store holds, where it came from, what is missing, and importing more."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components, importer, privacy, schema, uploads
+
+frame = components.current_frame()
+
+st.title("Data")
+st.caption("For whoever keeps the data: the store's contents, imports, and gaps.")
+
+counts = components.query("table_row_counts")
+freshness = components.query("data_freshness").iloc[0]
+rows_by_table = counts.set_index("table_name").row_count
+session_log_rows = counts.loc[counts.table_group == "Session logs", "row_count"].sum()
+cols = st.columns(4)
+cols[0].metric("Patients", f"{int(rows_by_table['patients']):,}")
+cols[1].metric("Session-log rows", f"{int(session_log_rows):,}")
+cols[2].metric("Last import", components.format_time(freshness.last_import_at))
+cols[3].metric("Data version", f"{int(freshness.data_version)}")
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Rows per table")
+    st.dataframe(
+        counts.rename(columns={"table_name": "table", "table_group": "group", "row_count": "rows"}),
+        hide_index=True,
+        column_config={"rows": st.column_config.NumberColumn(format="localized")},
+        key="row_counts",
+    )
+with right:
+    st.subheader("Import batches")
+    batches = components.query("import_batches_recent", limit=50)
+    if batches.empty:
+        components.empty_state("No imports yet.")
+    else:
+        st.dataframe(
+            batches.rename(
+                columns={
+                    "finished_at": "when (UTC)",
+                    "rows_accepted": "accepted",
+                    "rows_rejected": "rejected",
+                }
+            ),
+            hide_index=True,
+            key="batches",
+        )
+    for batch_id, reason in importer.failed_inbox_batches(frame.db_path):
+        st.warning(f"Queued import {batch_id} could not be applied: {reason}")
+
+st.subheader("Active patients without recent data")
+stale = components.query("patients_without_recent_data", as_of=frame.as_of)
+window = components.query("flag_rule", code="stale_data").iloc[0]
+st.caption(f"Rule: {window['rule']}. Source: {window['source']}.")
+if stale.empty:
+    components.empty_state(
+        f"Every active patient has a pain rating or session in the window ending {frame.as_of}."
+    )
+else:
+    st.dataframe(
+        privacy.mask_frame(stale.drop(columns=["window_days"]), frame.privacy_mode),
+        hide_index=True,
+        key="stale",
+    )
+
+st.subheader("Import data")
+st.markdown(
+    "Upload one CSV or Parquet file per table, named after the table (`sessions.csv`, "
+    "`pain_ratings.parquet`); the data dictionary below lists the columns. A batch is applied "
+    "whole or not at all; importing the same rows again changes nothing."
+)
+with st.form("upload", clear_on_submit=False, border=True):
+    files = st.file_uploader("Files to import", accept_multiple_files=True, key="upload_files")
+    skip_invalid = st.checkbox(
+        "Import the valid rows and reject the rest",
+        help="Without this, one invalid row rejects the whole batch.",
+    )
+    submitted = st.form_submit_button("Import", type="primary")
+if submitted:
+    bar = st.progress(0.0, text="Starting")
+    try:
+        result = uploads.import_uploads(
+            components.current_store(),
+            files or [],
+            skip_invalid=skip_invalid,
+            progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
+        )
+        st.session_state["upload_result"] = result
+        st.session_state.pop("upload_failure", None)
+    except importer.ImportFailed as e:
+        st.session_state["upload_failure"] = str(e)
+        st.session_state.pop("upload_result", None)
+    bar.empty()
+    st.rerun()
+
+failure = st.session_state.get("upload_failure")
+result = st.session_state.get("upload_result")
+if failure:
+    st.error(failure + " Nothing was imported; the store is unchanged.")
+elif result is not None:
+    if result.applied:
+        st.success(result.summary())
+    else:
+        st.error(result.summary())
+    for notice in result.notices:
+        st.info(notice)
+    if result.errors:
+        shown = result.errors[: importer.SCREEN_ERRORS]
+        st.markdown(
+            f"**{len(result.errors):,} problems** "
+            + (
+                f"(the first {len(shown)} are shown; the report has all of them)"
+                if len(result.errors) > len(shown)
+                else ""
+            )
+        )
+        st.dataframe(
+            pd.DataFrame([vars(e) for e in shown]),
+            hide_index=True,
+            key="upload_errors",
+        )
+        st.download_button(
+            "Download the full rejects report (CSV)",
+            importer.report_csv(result.errors),
+            file_name=f"rejects-{result.batch_id}.csv",
+            mime="text/csv",
+        )
+
+with st.expander("Data dictionary"):
+    st.markdown(schema.data_dictionary_markdown())

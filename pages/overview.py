@@ -1,0 +1,30 @@
+"""Overview: the caseload at a glance and where to go next."""
+
+import streamlit as st
+
+from dashboard import components
+
+frame = components.current_frame()
+summary = components.query("caseload_summary", as_of=frame.as_of).iloc[0]
+stale = components.query("patients_without_recent_data", as_of=frame.as_of)
+
+st.title("MDT pain rehabilitation review")
+st.caption(f"As of {frame.as_of:%A %d %B %Y}")
+
+cols = st.columns(4)
+cols[0].metric("Active patients", f"{int(summary.active_patients):,}")
+cols[1].metric("Sessions attended, last 28 days", f"{int(summary.sessions_attended_28d):,}")
+cols[2].metric("Pain ratings, last 7 days", f"{int(summary.pain_ratings_7d):,}")
+cols[3].metric(
+    "Active patients without recent data",
+    f"{len(stale):,}",
+    help="No pain rating and no session in the stale-data window (flag rules, MEASURES.md).",
+)
+
+st.subheader("What is here")
+st.markdown(
+    "- **Data**: what the store holds, import batches, patients without recent data, "
+    "importing files, and the data dictionary."
+)
+if int(summary.all_patients) == 0:
+    components.empty_state("The store has no patients yet: import data on the Data page.")

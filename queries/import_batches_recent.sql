@@ -1,0 +1,13 @@
+-- One row per applied import batch, newest first: when, what, how many rows.
+-- params: $limit
+SELECT
+    finished_at,
+    source,
+    files,
+    via,
+    rows_accepted,
+    rows_rejected,
+    batch_id
+FROM import_batches
+ORDER BY finished_at DESC
+LIMIT $limit

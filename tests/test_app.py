@@ -1,0 +1,100 @@
+"""The app shell and pages through Streamlit's AppTest, on a real store."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import store
+from tests.conftest import AS_OF, ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def app(sample_db, monkeypatch):
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table_with(at, column: str):
+    """The first table on screen that has `column`."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_shows_the_caseload(app):
+    assert app.title[0].value == "MDT pain rehabilitation review"
+    shown = metrics(app)
+    assert shown["Active patients"] == "36"
+    assert shown["Active patients without recent data"] == "1"
+    assert app.sidebar.date_input[0].value == AS_OF
+    assert "Data version" in app.sidebar.caption[0].value
+
+
+def test_privacy_mode_shows_an_indicator_and_sticks_across_pages(app):
+    assert not [i for i in app.info if "Privacy mode is on" in i.value]
+    app.sidebar.toggle(key="privacy_mode").set_value(True).run()
+    assert [i for i in app.info if "Privacy mode is on" in i.value]
+    app.switch_page("../pages/data.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Data"
+    assert app.sidebar.toggle(key="privacy_mode").value is True
+    assert [i for i in app.info if "Privacy mode is on" in i.value]
+
+
+def test_data_page_counts_batches_and_stale_patients(app, sample_db):
+    app.switch_page("../pages/data.py").run()
+    assert not app.exception
+    shown = metrics(app)
+    assert shown["Patients"] == "48"
+    assert shown["Data version"] == str(store.open_store(sample_db).data_version())
+    counts = table_with(app, "group").set_index("table").rows
+    assert counts["pain_ratings"] > 5000 and counts["patients"] == 48
+    batches = table_with(app, "accepted")
+    assert batches.via.tolist() == ["demo"]
+    assert batches.accepted.tolist() == [
+        counts.drop(["instruments", "flag_rules", "import_batches", "audit_log"]).sum()
+    ]
+    stale = table_with(app, "days_without_data")
+    assert stale.patient_id.tolist() == ["P0014"]
+    assert stale.days_without_data.tolist() == [20]
+    assert stale.patient.tolist()[0].endswith("(P0014)")
+
+
+def test_data_page_masks_patients_in_privacy_mode(app):
+    app.sidebar.toggle(key="privacy_mode").set_value(True).run()
+    app.switch_page("../pages/data.py").run()
+    stale = table_with(app, "days_without_data")
+    assert stale.patient.tolist() == ["N.E. ·0014"]  # Noel Example
+    everything = " ".join(str(v) for v in stale.to_numpy().ravel())
+    assert "Noel" not in everything and "Example" not in everything
+
+
+def test_changing_the_as_of_date_changes_the_numbers(app):
+    app.sidebar.date_input[0].set_value(AS_OF.replace(month=6, day=1)).run()
+    assert not app.exception
+    assert metrics(app)["Active patients"] != "36"
+
+
+def test_missing_store_shows_one_sentence(tmp_path, monkeypatch):
+    bad = tmp_path / "foreign.duckdb"
+    import duckdb
+
+    con = duckdb.connect(str(bad))
+    con.execute("CREATE TABLE x (a INT)")
+    con.close()
+    monkeypatch.setenv(store.DB_ENV, str(bad))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert "not an MDT dashboard store" in at.error[0].value

@@ -1,0 +1,134 @@
+"""Queries of the Data page and overview, on real stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import queries
+from dashboard import importer, schema, store
+from tests.conftest import AS_OF, write_csv
+
+
+def run(db, name, **params):
+    st = store.open_store(db)
+    try:
+        return queries.run(st.cursor(), name, **params)
+    finally:
+        st.close()
+
+
+def test_row_counts_cover_every_table(sample_db):
+    counts = run(sample_db, "table_row_counts").set_index("table_name").row_count
+    assert set(counts.index) == set(schema.ALL_TABLES)
+    st = store.open_store(sample_db)
+    try:
+        for t in schema.ALL_TABLES:
+            assert counts[t] == st.cursor().execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+    finally:
+        st.close()
+
+
+@pytest.fixture
+def stale_db(tmp_path):
+    """Four active patients whose latest data is 13, 14 and 30 days old, or who have none."""
+    folder = tmp_path / "b"
+    write_csv(folder, "clinicians", [{"clinician_id": "C1", "name": "Cee", "discipline": "PT"}])
+    patients = []
+    for pid in ("P13", "P14", "P30", "PNONE", "PGONE"):
+        patients.append(
+            {
+                "patient_id": pid,
+                "name": f"Name {pid}",
+                "condition": "PHN",
+                "start_date": "2026-01-01",
+                "status": "discharged" if pid == "PGONE" else "active",
+                "primary_clinician_id": "C1",
+            }
+        )
+    write_csv(folder, "patients", patients)
+    as_of = dt.date(2026, 6, 30)
+    write_csv(
+        folder,
+        "pain_ratings",
+        [
+            {"patient_id": "P13", "ts": f"{as_of - dt.timedelta(days=13)}T20:00", "nrs": "4"},
+            {"patient_id": "P14", "ts": f"{as_of - dt.timedelta(days=14)}T20:00", "nrs": "4"},
+            {"patient_id": "P30", "ts": f"{as_of - dt.timedelta(days=30)}T20:00", "nrs": "4"},
+            {"patient_id": "PGONE", "ts": f"{as_of - dt.timedelta(days=30)}T20:00", "nrs": "4"},
+            # a rating after the as-of date does not count
+            {"patient_id": "P14", "ts": f"{as_of + dt.timedelta(days=1)}T20:00", "nrs": "4"},
+        ],
+    )
+    write_csv(
+        folder,
+        "sessions",
+        [
+            {
+                "session_id": "S1",
+                "patient_id": "P30",
+                "ts": f"{as_of - dt.timedelta(days=20)}T10:00",
+                "status": "attended",
+            }
+        ],
+    )
+    db = tmp_path / "s.duckdb"
+    assert importer.import_path(db, folder).applied
+    return db, as_of
+
+
+def test_patients_without_recent_data_at_the_14_day_boundary(stale_db):
+    db, as_of = stale_db
+    stale = run(db, "patients_without_recent_data", as_of=as_of)
+    assert list(stale.patient_id) == ["PNONE", "P30", "P14"]
+    by_id = stale.set_index("patient_id")
+    assert by_id.loc["P30", "days_without_data"] == 20  # the session is more recent
+    assert by_id.loc["P14", "days_without_data"] == 14
+    assert by_id.loc["P14", "primary_clinician"] == "Cee"
+
+
+def test_stale_window_comes_from_the_reference(stale_db):
+    db, as_of = stale_db
+    st = store.open_store(db)
+    with st.write() as cur:
+        cur.execute(
+            "UPDATE flag_rules SET params = '{\"window_days\": 21}' WHERE code = 'stale_data'"
+        )
+    st.close()
+    stale = run(db, "patients_without_recent_data", as_of=as_of)
+    assert list(stale.patient_id) == ["PNONE"]
+
+
+def test_sample_caseload_summary(sample_db):
+    summary = run(sample_db, "caseload_summary", as_of=AS_OF).iloc[0]
+    st = store.open_store(sample_db)
+    try:
+        active = (
+            st.cursor()
+            .execute(
+                "SELECT count(*) FROM patients WHERE status = 'active' AND start_date <= ?", [AS_OF]
+            )
+            .fetchone()[0]
+        )
+    finally:
+        st.close()
+    assert summary.active_patients == active
+    assert summary.all_patients == 48
+
+
+def test_queries_refuse_wrong_parameters(sample_db):
+    st = store.open_store(sample_db)
+    try:
+        with pytest.raises(TypeError, match=r"takes \['as_of'\]"):
+            queries.run(st.cursor(), "caseload_summary", as_of=AS_OF, patient_id="x")
+        with pytest.raises(ValueError):
+            queries.sql("../etc/passwd")
+    finally:
+        st.close()
+
+
+def test_every_query_file_says_what_a_row_is():
+    for path in sorted(queries.HERE.glob("*.sql")):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("-- One row"), path.name
