@@ -141,10 +141,11 @@ def _freshness(st_: store.Store) -> None:
     )
 
 
-def format_time(ts) -> str:
+def format_time(ts, short: bool = False) -> str:
+    """'24 Nov 2026 21:54' (short: '24 Nov 21:54'); 'never' for no time."""
     if ts is None or pd.isna(ts):
         return "never"
-    return pd.Timestamp(ts).strftime("%d %b %Y %H:%M")
+    return pd.Timestamp(ts).strftime("%d %b %H:%M" if short else "%d %b %Y %H:%M")
 
 
 def empty_state(text: str) -> None:

@@ -117,15 +117,36 @@ def report_csv(errors: list[RowError]) -> str:
 # Finding and reading files
 
 
-def discover(path: Path) -> list[SourceFile]:
-    """The data files of an import: a folder of table files, or one file."""
+def classify(path: Path) -> SourceFile:
+    """The table a file is for, from its name; ImportFailed with a sentence if none."""
+    fmt = SUPPORTED.get(path.suffix.lower())
+    if fmt is None:
+        raise ImportFailed(
+            f"{path.name} is not a CSV or Parquet file. Only .csv and .parquet files can be "
+            "imported (in Excel: Save As, 'CSV UTF-8')."
+        )
+    table = schema.TABLES.get(path.stem.lower())
+    if table is None:
+        raise ImportFailed(
+            f"{path.name}: there is no table named '{path.stem}'. Name each file after its table: "
+            + ", ".join(schema.TABLES)
+            + "."
+        )
+    return SourceFile(table, path, fmt)
+
+
+def discover(path: Path) -> tuple[list[SourceFile], list[str]]:
+    """The data files of an import (a folder of table files, or one file), and the names of
+    other files in the folder that were passed over."""
     if not path.exists():
         raise ImportFailed(f"No file or folder at {path}. Check the path and try again.")
+    skipped: list[str] = []
     if path.is_file():
         candidates = [path]
     else:
-        candidates = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        candidates = [p for p in candidates if p.suffix.lower() in SUPPORTED]
+        entries = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        candidates = [p for p in entries if p.suffix.lower() in SUPPORTED]
+        skipped = [p.name for p in entries if p.suffix.lower() not in SUPPORTED]
         if not candidates:
             raise ImportFailed(
                 f"The folder {path} has no .csv or .parquet files. An import is a folder of files "
@@ -134,27 +155,15 @@ def discover(path: Path) -> list[SourceFile]:
     files: list[SourceFile] = []
     seen: dict[str, Path] = {}
     for p in candidates:
-        fmt = SUPPORTED.get(p.suffix.lower())
-        if fmt is None:
+        src = classify(p)
+        if src.table.name in seen:
             raise ImportFailed(
-                f"{p.name} is not a CSV or Parquet file. Only .csv and .parquet files can be "
-                "imported (in Excel: Save As, 'CSV UTF-8')."
-            )
-        table = schema.TABLES.get(p.stem.lower())
-        if table is None:
-            raise ImportFailed(
-                f"{p.name}: there is no table named '{p.stem}'. Name each file after its table: "
-                + ", ".join(schema.TABLES)
-                + "."
-            )
-        if table.name in seen:
-            raise ImportFailed(
-                f"{p.name} and {seen[table.name].name} are both for table {table.name}; "
+                f"{p.name} and {seen[src.table.name].name} are both for table {src.table.name}; "
                 "import one file per table."
             )
-        seen[table.name] = p
-        files.append(SourceFile(table, p, fmt))
-    return sorted(files, key=lambda f: (f.table.order, f.table.name))
+        seen[src.table.name] = p
+        files.append(src)
+    return sorted(files, key=lambda f: (f.table.order, f.table.name)), skipped
 
 
 def _check_text(src: SourceFile) -> list[str]:
@@ -701,8 +710,10 @@ def import_into(
     problems with whole files (missing, unreadable, wrong columns).
     """
     path = Path(path)
-    files = discover(path)
+    files, skipped = discover(path)
     result = ImportResult(batch_id or _new_batch_id(), source or str(path), [f.name for f in files])
+    if skipped and via != "inbox":
+        result.notices.append("Passed over (not CSV or Parquet): " + ", ".join(skipped) + ".")
     started = store._utc_now()
     checksum = _checksum(files)
     cur = st_.cursor()
@@ -759,7 +770,7 @@ def queue_batch(
     db: Path, path: Path, *, skip_invalid: bool, progress: Progress = _no_progress
 ) -> ImportResult:
     """Validate without the store, then place the batch in the inbox atomically (rename)."""
-    files = discover(path)
+    files, _skipped = discover(path)
     result = ImportResult(_new_batch_id(), str(path), [f.name for f in files])
     scratch = duckdb.connect()
     try:

@@ -33,6 +33,7 @@ def import_uploads(
                     f"'{name}' is not a file name the import accepts; name files after their "
                     "table, e.g. sessions.csv."
                 )
+            importer.classify(Path(name))  # the same sentence as the CLI for a wrong file
             (folder / name).write_bytes(f.getvalue())
             names.append(name)
         return importer.import_into(

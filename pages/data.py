@@ -17,7 +17,11 @@ session_log_rows = counts.loc[counts.table_group == "Session logs", "row_count"]
 cols = st.columns(4)
 cols[0].metric("Patients", f"{int(rows_by_table['patients']):,}")
 cols[1].metric("Session-log rows", f"{int(session_log_rows):,}")
-cols[2].metric("Last import", components.format_time(freshness.last_import_at))
+cols[2].metric(
+    "Last import (UTC)",
+    components.format_time(freshness.last_import_at, short=True),
+    help=f"Data last changed {components.format_time(freshness.data_changed_at)} UTC.",
+)
 cols[3].metric("Data version", f"{int(freshness.data_version)}")
 
 left, right = st.columns([2, 3])
@@ -27,6 +31,7 @@ with left:
         counts.rename(columns={"table_name": "table", "table_group": "group", "row_count": "rows"}),
         hide_index=True,
         column_config={"rows": st.column_config.NumberColumn(format="localized")},
+        height=36 * (len(counts) + 1),
         key="row_counts",
     )
 with right:
@@ -61,6 +66,13 @@ else:
     st.dataframe(
         privacy.mask_frame(stale.drop(columns=["window_days"]), frame.privacy_mode),
         hide_index=True,
+        column_config={
+            "patient_id": "id",
+            "primary_clinician": "primary clinician",
+            "last_pain_date": st.column_config.DateColumn("last pain rating", format="YYYY-MM-DD"),
+            "last_session_date": st.column_config.DateColumn("last session", format="YYYY-MM-DD"),
+            "days_without_data": st.column_config.NumberColumn("days without data"),
+        },
         key="stale",
     )
 

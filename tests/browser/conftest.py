@@ -1,0 +1,142 @@
+"""Real-browser fixtures: the real `streamlit run` server on a free localhost port, and Debian's
+Chromium driven by Playwright (Playwright's own browser download is never used)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from dashboard import store
+from tests.conftest import AS_OF, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+VIEWPORT = {"width": 1600, "height": 1200}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    db: Path
+    process: subprocess.Popen
+
+
+@pytest.fixture
+def server(sample_store_file, tmp_path):
+    """A dashboard server on its own copy of the sample store, as `mdt-dashboard run` starts it."""
+    db = tmp_path / "store.duckdb"
+    shutil.copyfile(sample_store_file, db)
+    port = free_port()
+    env = {**os.environ, store.DB_ENV: str(db), "MDT_AS_OF": AS_OF.isoformat()}
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError((tmp_path / "server.log").read_text())
+        time.sleep(0.3)
+    yield Server(url, db, proc)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(
+            "Debian's chromium is not installed: run `make test`, which installs it."
+        )
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser) -> Page:
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until the app has finished running its script."""
+    page.wait_for_selector("[data-testid='stApp']")
+    expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=30_000)
+    page.wait_for_timeout(300)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def metric(page: Page, label: str):
+    """The value of the metric whose label is `label`."""
+    box = page.locator("[data-testid='stMetric']").filter(
+        has=page.locator(
+            "[data-testid='stMetricLabel']", has_text=re.compile(f"^{re.escape(label)}$")
+        )
+    )
+    return box.locator("[data-testid='stMetricValue']")
+
+
+def grid_text(page: Page) -> str:
+    """The text of every cell of the data grids on the page (their accessible tables)."""
+    cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
+    cells.first.wait_for(state="attached")
+    return " | ".join(cells.all_inner_texts())
+
+
+def expect_cell(page: Page, text: str, count: int = 1) -> None:
+    """Wait until a data-grid cell with exactly `text` is on the page."""
+    cell = page.locator(
+        "[data-testid='stDataFrame'] [role='gridcell']", has_text=re.compile(f"^{re.escape(text)}$")
+    )
+    expect(cell).to_have_count(count)

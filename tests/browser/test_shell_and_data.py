@@ -1,0 +1,147 @@
+"""Real browser, real server: the shell, privacy mode, and imports on the Data page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import expect_cell, grid_text, metric, screenshot, wait_idle
+from tests.conftest import ROOT, write_csv
+
+BANNER = "Privacy mode is on"
+
+
+def test_open_the_app_and_go_to_the_data_page(server, page):
+    page.goto(server.url)
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="MDT pain rehabilitation review")).to_be_visible()
+    expect(metric(page, "Active patients")).to_have_text("36")
+    screenshot(page, "overview")
+    page.get_by_role("link", name="Data").click()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Rows per table")).to_be_visible()
+    expect(metric(page, "Patients")).to_have_text("48")
+    assert "pain_ratings" in grid_text(page)
+    screenshot(page, "data-page")
+
+
+def test_privacy_mode_shows_the_indicator_on_every_page(server, page):
+    page.goto(server.url + "/data")
+    wait_idle(page)
+    expect(page.get_by_text(BANNER)).to_have_count(0)
+    assert "Noel Example (P0014)" in grid_text(page)
+    page.get_by_text("Privacy mode", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text(BANNER)).to_be_visible()
+    expect_cell(page, "N.E. ·0014")
+    expect_cell(page, "Noel Example (P0014)", count=0)
+    screenshot(page, "data-privacy-on")
+    page.get_by_role("link", name="Overview").click()
+    wait_idle(page)
+    expect(page.get_by_text(BANNER)).to_be_visible()
+
+
+def test_upload_a_bad_file_shows_its_error_table_and_changes_nothing(server, page, tmp_path):
+    bad = write_csv(
+        tmp_path / "bad",
+        "pain_ratings",
+        [
+            {"patient_id": "P0001", "ts": "2026-11-19T20:00", "nrs": "11"},
+            {"patient_id": "P4040", "ts": "2026-11-19T20:00", "nrs": "5"},
+        ],
+    )
+    page.goto(server.url + "/data")
+    wait_idle(page)
+    version = metric(page, "Data version").inner_text()
+    page.locator("input[type='file']").set_input_files(str(bad))
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("Nothing was imported: 2 problems in 1 file(s)")).to_be_visible()
+    expect_cell(page, "must be between 0 and 10")
+    expect_cell(
+        page, "refers to patients.patient_id that is neither in this import nor in the store"
+    )
+    expect_cell(page, "P4040")
+    expect_cell(page, "pain_ratings.csv", count=2)
+    expect(
+        page.get_by_role("button", name="Download the full rejects report (CSV)")
+    ).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the full rejects report (CSV)").click()
+    report = download.value.path().read_text()
+    assert "pain_ratings.csv,2,nrs,11,must be between 0 and 10" in report
+    assert "pain_ratings.csv,3,patient_id,P4040," in report
+    expect(metric(page, "Data version")).to_have_text(version)
+    screenshot(page, "upload-bad-file")
+
+
+def test_upload_a_good_file_and_see_the_counts_change(server, page, tmp_path):
+    good = write_csv(
+        tmp_path / "good",
+        "patients",
+        [
+            {
+                "patient_id": "P9001",
+                "name": "Zed Example",
+                "condition": "Post-herpetic neuralgia",
+                "start_date": "2026-11-02",
+                "status": "active",
+            }
+        ],
+    )
+    page.goto(server.url + "/data")
+    wait_idle(page)
+    expect(metric(page, "Patients")).to_have_text("48")
+    page.locator("input[type='file']").set_input_files(str(good))
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("Imported 1 rows (patients 1).")).to_be_visible()
+    expect(metric(page, "Patients")).to_have_text("49")
+    # the new patient has no data yet, so they are listed as without recent data
+    expect_cell(page, "Zed Example (P9001)")
+    screenshot(page, "upload-good-file")
+
+
+def test_a_non_csv_upload_gets_a_sentence(server, page, tmp_path):
+    odd = tmp_path / "minutes.pdf"
+    odd.write_bytes(b"%PDF-1.4 not a table")
+    page.goto(server.url + "/data")
+    wait_idle(page)
+    page.locator("input[type='file']").set_input_files(str(odd))
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("minutes.pdf is not a CSV or Parquet file")).to_be_visible()
+    expect(page.get_by_text("Traceback")).to_have_count(0)
+
+
+def test_cli_import_while_the_dashboard_runs_is_applied_and_shown(server, page, tmp_path):
+    folder = tmp_path / "batch"
+    write_csv(
+        folder,
+        "patients",
+        [
+            {
+                "patient_id": "P9100",
+                "name": "Yan Example",
+                "condition": "Trigeminal neuralgia",
+                "start_date": "2026-11-10",
+                "status": "active",
+            }
+        ],
+    )
+    page.goto(server.url + "/data")
+    wait_idle(page)
+    expect(metric(page, "Patients")).to_have_text("48")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "import", str(folder), "--db", str(server.db)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "queued" in proc.stdout and "in use by the running dashboard" in proc.stdout
+    # No reload: the page notices the new data version and shows it.
+    expect(metric(page, "Patients")).to_have_text("49", timeout=20_000)
+    screenshot(page, "inbox-applied")
