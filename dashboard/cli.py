@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
+
 from dashboard import demo_data, importer, schema, store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_dictionary(args)
     except (CliError, store.StoreError, importer.ImportFailed) as e:
         print(f"mdt-dashboard: {e}", file=sys.stderr)
+        return 1
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(
+            f"mdt-dashboard: the database reported an error ({first}). Nothing was changed; "
+            "if it happens again, report it with this message.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -86,34 +86,27 @@ def default_as_of() -> dt.date:
     return dt.date.today()
 
 
-def _as_of_from_url() -> dt.date | None:
-    raw = st.query_params.get("as_of")
-    if raw is None:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        st.toast(f"Ignored as_of={raw!r} in the link: not a date (YYYY-MM-DD).")
-        return None
-
-
 def frame() -> Frame:
-    """Draw the sidebar (as-of date, privacy mode, freshness) and the privacy indicator."""
+    """Draw the sidebar (as-of date, privacy mode, freshness) and the privacy indicator.
+
+    Both settings live in the URL (?as_of=2026-11-20&privacy_mode=true), so they survive a
+    reload and travel with a shared link; Streamlit ignores a value in the URL that is not valid.
+    """
     st_ = current_store()
-    if AS_OF_KEY not in st.session_state:
-        st.session_state[AS_OF_KEY] = _as_of_from_url() or default_as_of()
-    if PRIVACY_KEY not in st.session_state:
-        st.session_state[PRIVACY_KEY] = False
     with st.sidebar:
         as_of = st.date_input(
             "As of",
+            value=default_as_of(),
             key=AS_OF_KEY,
+            bind="query-params",
             help="The reference day: every 'last 14 days' and 'current' is counted back from it.",
             format="YYYY-MM-DD",
         )
         privacy_mode = st.toggle(
             "Privacy mode",
+            value=False,
             key=PRIVACY_KEY,
+            bind="query-params",
             help="Hides names, birth dates, free-text notes and safety-item detail everywhere, "
             "exports included.",
         )

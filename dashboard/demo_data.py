@@ -240,7 +240,9 @@ def _patient(w: Writers, i, n_patients, seed, window_start, end, staff) -> None:
     for _ in range(rng.randrange(0, 3)):
         if len(days) > 20:
             d0 = rng.randrange(10, len(days) - 5)
-            flares.append((d0, rng.randrange(3, 7), rng.uniform(2.0, 3.2)))
+            length, size = rng.randrange(3, 7), rng.uniform(2.0, 3.2)
+            if all(d0 != other for other, _, _ in flares):  # one flare event per day
+                flares.append((d0, length, size))
     latent = []
     for k in range(len(days)):
         effect = reduction * (1 - math.exp(-k / tau))

@@ -98,3 +98,37 @@ def test_missing_store_shows_one_sentence(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert "not an MDT dashboard store" in at.error[0].value
+
+
+def test_empty_store_says_what_to_do(tmp_path, monkeypatch):
+    from dashboard import store as store_module
+
+    db = tmp_path / "empty.duckdb"
+    store_module.open_store(db).close()
+    monkeypatch.setenv(store.DB_ENV, str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert metrics(at)["Active patients"] == "0"
+    assert any("import data on the Data page" in c.value for c in at.caption)
+    at.switch_page("../pages/data.py").run()
+    assert not at.exception
+    assert metrics(at)["Patients"] == "0"
+    assert any(c.value == "No imports yet." for c in at.caption)
+
+
+def test_data_page_lists_a_queued_batch_that_failed(sample_db, tmp_path, monkeypatch):
+    from dashboard import importer
+    from tests.conftest import write_csv
+
+    folder = tmp_path / "b"
+    write_csv(folder, "sessions", [{"session_id": "SX", "patient_id": "P404",
+                                    "ts": "2026-11-01T10:00", "status": "attended"}])  # fmt: skip
+    queued = importer.queue_batch(sample_db, folder, skip_invalid=False)
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()  # opening the store applies the inbox
+    at.switch_page("../pages/data.py").run()
+    warnings = [w.value for w in at.warning]
+    assert any(queued.batch_id in w and "Nothing was imported" in w for w in warnings), warnings

@@ -41,6 +41,22 @@ def test_privacy_mode_shows_the_indicator_on_every_page(server, page):
     page.get_by_role("link", name="Overview").click()
     wait_idle(page)
     expect(page.get_by_text(BANNER)).to_be_visible()
+    assert "privacy_mode=true" in page.url
+    page.reload()  # sticky for the browser session, not just one connection
+    wait_idle(page)
+    expect(page.get_by_text(BANNER)).to_be_visible()
+
+
+def test_as_of_date_comes_from_the_link(server, page):
+    page.goto(server.url + "/?as_of=2026-06-01")
+    wait_idle(page)
+    expect(page.get_by_text("As of Monday 01 June 2026")).to_be_visible()
+    june = metric(page, "Active patients").inner_text()
+    assert june != "36"
+    page.goto(server.url + "/?as_of=not-a-date")
+    wait_idle(page)
+    expect(page.get_by_text("As of Friday 20 November 2026")).to_be_visible()
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
 def test_upload_a_bad_file_shows_its_error_table_and_changes_nothing(server, page, tmp_path):
