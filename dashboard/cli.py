@@ -174,7 +174,7 @@ def cmd_import(args) -> int:
         report = Path(args.report) if args.report else Path(f"rejects-{result.batch_id}.csv")
         report.write_text(importer.report_csv(result.errors), encoding="utf-8")
         shown = result.errors[: importer.SCREEN_ERRORS]
-        print(f"{len(result.errors):,} problems found:")
+        print(f"{importer.plural(len(result.errors), 'problem')} found:")
         for e in shown:
             print("  " + e.sentence())
         if len(result.errors) > len(shown):

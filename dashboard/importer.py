@@ -85,20 +85,26 @@ class ImportResult:
     def summary(self) -> str:
         if self.queued_to:
             return (
-                f"The store is in use by the running dashboard, so the batch ({self.rows_staged} "
-                f"rows checked) was queued in {self.queued_to.parent}; the dashboard applies it "
-                "within seconds."
+                f"The store is in use by the running dashboard, so the batch "
+                f"({plural(self.rows_staged, 'row')} checked) was queued in "
+                f"{self.queued_to.parent}; the dashboard applies it within seconds."
             )
         if self.applied:
             parts = ", ".join(f"{t} {n:,}" for t, n in self.accepted.items() if n)
-            text = f"Imported {self.rows_accepted:,} rows ({parts or 'none'})."
+            text = f"Imported {plural(self.rows_accepted, 'row')} ({parts or 'none'})."
             if self.rejected_rows:
-                text += f" Skipped {self.rejected_rows:,} invalid rows."
+                text += f" Skipped {plural(self.rejected_rows, 'invalid row')}."
             return text
+        files = len({e.file for e in self.errors})
         return (
-            f"Nothing was imported: {len(self.errors):,} problems in "
-            f"{len({e.file for e in self.errors})} file(s). The store is unchanged."
+            f"Nothing was imported: {plural(len(self.errors), 'problem')} in "
+            f"{plural(files, 'file')}. The store is unchanged."
         )
+
+
+def plural(n: int, word: str) -> str:
+    """'1 row', '2 rows', '12,345 rows'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def report_csv(errors: list[RowError]) -> str:

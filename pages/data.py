@@ -31,7 +31,7 @@ with left:
         counts.rename(columns={"table_name": "table", "table_group": "group", "row_count": "rows"}),
         hide_index=True,
         column_config={"rows": st.column_config.NumberColumn(format="localized")},
-        height=36 * (len(counts) + 1),
+        height="content",
         key="row_counts",
     )
 with right:
@@ -49,6 +49,7 @@ with right:
                 }
             ),
             hide_index=True,
+            placeholder="",
             key="batches",
         )
     for batch_id, reason in importer.failed_inbox_batches(frame.db_path):
@@ -73,6 +74,7 @@ else:
             "last_session_date": st.column_config.DateColumn("last session", format="YYYY-MM-DD"),
             "days_without_data": st.column_config.NumberColumn("days without data"),
         },
+        placeholder="—",
         key="stale",
     )
 

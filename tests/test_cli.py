@@ -55,7 +55,7 @@ def test_import_with_skip_invalid_exits_zero_and_reports(tmp_path):
     proc = mdt("import", str(folder), "--db", str(tmp_path / "s.duckdb"), "--skip-invalid",
                "--report", str(tmp_path / "r.csv"))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "Imported 1 rows (clinicians 1). Skipped 1 invalid rows." in proc.stdout
+    assert "Imported 1 row (clinicians 1). Skipped 1 invalid row." in proc.stdout
     assert "clinicians.csv,3,discipline,DENTIST," in (tmp_path / "r.csv").read_text()
     assert "[100%]" in proc.stderr  # progress
 

@@ -13,6 +13,20 @@ from tests.conftest import ROOT, write_csv
 BANNER = "Privacy mode is on"
 
 
+def new_patient_file(folder, patient_id: str, name: str, start_date: str):
+    """A patients.csv with one new active patient."""
+    row = {"patient_id": patient_id, "name": name, "condition": "Post-herpetic neuralgia",
+           "start_date": start_date, "status": "active"}  # fmt: skip
+    return write_csv(folder, "patients", [row])
+
+
+def upload(page, path) -> None:
+    """Choose a file on the Data page and press Import."""
+    page.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_idle(page)
+
+
 def test_open_the_app_and_go_to_the_data_page(server, page):
     page.goto(server.url)
     wait_idle(page)
@@ -71,10 +85,10 @@ def test_upload_a_bad_file_shows_its_error_table_and_changes_nothing(server, pag
     page.goto(server.url + "/data")
     wait_idle(page)
     version = metric(page, "Data version").inner_text()
-    page.locator("input[type='file']").set_input_files(str(bad))
-    page.get_by_role("button", name="Import", exact=True).click()
-    wait_idle(page)
-    expect(page.get_by_text("Nothing was imported: 2 problems in 1 file(s)")).to_be_visible()
+    upload(page, bad)
+    expect(
+        page.get_by_text("Nothing was imported: 2 problems in 1 file. The store is unchanged.")
+    ).to_be_visible()
     expect_cell(page, "must be between 0 and 10")
     expect_cell(
         page, "refers to patients.patient_id that is neither in this import nor in the store"
@@ -94,26 +108,12 @@ def test_upload_a_bad_file_shows_its_error_table_and_changes_nothing(server, pag
 
 
 def test_upload_a_good_file_and_see_the_counts_change(server, page, tmp_path):
-    good = write_csv(
-        tmp_path / "good",
-        "patients",
-        [
-            {
-                "patient_id": "P9001",
-                "name": "Zed Example",
-                "condition": "Post-herpetic neuralgia",
-                "start_date": "2026-11-02",
-                "status": "active",
-            }
-        ],
-    )
+    good = new_patient_file(tmp_path / "good", "P9001", "Zed Example", "2026-11-02")
     page.goto(server.url + "/data")
     wait_idle(page)
     expect(metric(page, "Patients")).to_have_text("48")
-    page.locator("input[type='file']").set_input_files(str(good))
-    page.get_by_role("button", name="Import", exact=True).click()
-    wait_idle(page)
-    expect(page.get_by_text("Imported 1 rows (patients 1).")).to_be_visible()
+    upload(page, good)
+    expect(page.get_by_text("Imported 1 row (patients 1).")).to_be_visible()
     expect(metric(page, "Patients")).to_have_text("49")
     # the new patient has no data yet, so they are listed as without recent data
     expect_cell(page, "Zed Example (P9001)")
@@ -125,28 +125,14 @@ def test_a_non_csv_upload_gets_a_sentence(server, page, tmp_path):
     odd.write_bytes(b"%PDF-1.4 not a table")
     page.goto(server.url + "/data")
     wait_idle(page)
-    page.locator("input[type='file']").set_input_files(str(odd))
-    page.get_by_role("button", name="Import", exact=True).click()
-    wait_idle(page)
+    upload(page, odd)
     expect(page.get_by_text("minutes.pdf is not a CSV or Parquet file")).to_be_visible()
     expect(page.get_by_text("Traceback")).to_have_count(0)
 
 
 def test_cli_import_while_the_dashboard_runs_is_applied_and_shown(server, page, tmp_path):
     folder = tmp_path / "batch"
-    write_csv(
-        folder,
-        "patients",
-        [
-            {
-                "patient_id": "P9100",
-                "name": "Yan Example",
-                "condition": "Trigeminal neuralgia",
-                "start_date": "2026-11-10",
-                "status": "active",
-            }
-        ],
-    )
+    new_patient_file(folder, "P9100", "Yan Example", "2026-11-10")
     page.goto(server.url + "/data")
     wait_idle(page)
     expect(metric(page, "Patients")).to_have_text("48")
