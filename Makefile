@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install install-test browser lint clean
+.PHONY: run test install install-test browser lint format clean
 
 run: $(STAMP)
 	$(BIN)/mdt-dashboard run $(ARGS)
 
 test: install-test browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 $(STAMP): pyproject.toml
@@ -34,6 +35,9 @@ browser:
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 clean:
 	rm -rf $(VENV) data test-output

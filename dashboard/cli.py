@@ -47,7 +47,7 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    db_help = f"the store (default: ${store.DB_ENV} or {store.DEFAULT_DB})"
+    db_help = f"the store (default: ${store.DB_ENV}, else data/{store.DEFAULT_DB.name})"
     p = argparse.ArgumentParser(
         prog="mdt-dashboard",
         description="Review dashboard for chronic neuropathic pain rehabilitation teams.",

@@ -20,7 +20,9 @@ import duckdb
 from dashboard import measures, schema
 
 SCHEMA_VERSION = 1
-DEFAULT_DB = Path("data") / "mdt.duckdb"
+# The project's own data folder, whatever the current folder is, so the CLI and the dashboard
+# always mean the same store.
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "mdt.duckdb"
 DB_ENV = "MDT_DB"
 APP_ID = "mdt-dashboard"
 
@@ -34,7 +36,7 @@ class StoreBusy(StoreError):
 
 
 def resolve_db_path(arg: str | os.PathLike | None = None) -> Path:
-    """The store path: the --db argument, else $MDT_DB, else data/mdt.duckdb."""
+    """The store path: the --db argument, else $MDT_DB, else the project's data/mdt.duckdb."""
     if arg:
         return Path(arg)
     if os.environ.get(DB_ENV):
