@@ -130,15 +130,17 @@ def _freshness(st_: store.Store) -> None:
     fresh = query("data_freshness").iloc[0]
     last = fresh["last_import_at"]
     st.caption(
-        f"Last import: {format_time(last)} UTC  \nData version {version} · store `{st_.path.name}`"
+        f"Last import: {format_time(last)}  \nData version {version} · store `{st_.path.name}`"
     )
 
 
 def format_time(ts, short: bool = False) -> str:
-    """'24 Nov 2026 21:54' (short: '24 Nov 21:54'); 'never' for no time."""
+    """'24 Nov 2026 21:54 UTC' (short, for a labelled metric: '24 Nov 21:54'); 'never'."""
     if ts is None or pd.isna(ts):
         return "never"
-    return pd.Timestamp(ts).strftime("%d %b %H:%M" if short else "%d %b %Y %H:%M")
+    if short:
+        return pd.Timestamp(ts).strftime("%d %b %H:%M")
+    return pd.Timestamp(ts).strftime("%d %b %Y %H:%M UTC")
 
 
 def empty_state(text: str) -> None:

@@ -841,8 +841,16 @@ def apply_inbox(st_: store.Store) -> list[InboxOutcome]:
     for batch in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if batch.name in ("done", "failed"):
             continue
-        manifest = json.loads((batch / "manifest.json").read_text())
         try:
+            manifest = json.loads((batch / "manifest.json").read_text())
+        except (OSError, ValueError):
+            manifest = {"batch_id": batch.name, "unreadable": True}
+        try:
+            if manifest.get("unreadable"):
+                raise ImportFailed(
+                    f"{batch.name} has no readable manifest.json; it was not queued by "
+                    "mdt-dashboard import. Import its files with mdt-dashboard import."
+                )
             result = import_into(
                 st_,
                 batch,

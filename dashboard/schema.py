@@ -671,8 +671,12 @@ def _num(v: float | str | None) -> str:
     return str(v)
 
 
-def data_dictionary_markdown() -> str:
-    """The data dictionary, generated from this declaration."""
+def data_dictionary_markdown(top_level: int = 1) -> str:
+    """The data dictionary, generated from this declaration.
+
+    `top_level` is the Markdown heading level of its title (1 for docs/, deeper inside a page).
+    """
+    h1, h2, h3 = ("#" * (top_level + i) for i in range(3))
     kind_help = {
         "id": "identifier (text)",
         "text": "text",
@@ -685,7 +689,7 @@ def data_dictionary_markdown() -> str:
         "bool": "true/false, 1/0, yes/no",
     }
     lines = [
-        "# Data dictionary",
+        f"{h1} Data dictionary",
         "",
         "Generated from `dashboard/schema.py` by `mdt-dashboard dictionary`; do not edit by hand.",
         "An import is a folder (or one file) of CSV or Parquet files named after the table",
@@ -696,9 +700,9 @@ def data_dictionary_markdown() -> str:
     for t in (*import_order(), *APP_TABLES):
         if t.group != group:
             group = t.group
-            lines += [f"## {group}", ""]
+            lines += [f"{h2} {group}", ""]
         lines += [
-            f"### {t.name}",
+            f"{h3} {t.name}",
             "",
             f"{t.description} Key: ({', '.join(t.key)}).",
             "",

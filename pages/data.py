@@ -20,7 +20,7 @@ cols[1].metric("Session-log rows", f"{int(session_log_rows):,}")
 cols[2].metric(
     "Last import (UTC)",
     components.format_time(freshness.last_import_at, short=True),
-    help=f"Data last changed {components.format_time(freshness.data_changed_at)} UTC.",
+    help=f"Data last changed {components.format_time(freshness.data_changed_at)}.",
 )
 cols[3].metric("Data version", f"{int(freshness.data_version)}")
 
@@ -142,4 +142,4 @@ elif result is not None:
         )
 
 with st.expander("Data dictionary"):
-    st.markdown(schema.data_dictionary_markdown())
+    st.markdown(schema.data_dictionary_markdown(top_level=4))

@@ -28,3 +28,9 @@ st.markdown(
 )
 if int(summary.all_patients) == 0:
     components.empty_state("The store has no patients yet: import data on the Data page.")
+elif int(summary.active_patients) == 0:
+    components.empty_state(
+        f"No patient was active on {frame.as_of:%d %B %Y}. The first patient started care on "
+        f"{summary.first_start_date:%d %B %Y} and the latest pain rating is from "
+        f"{summary.last_pain_date:%d %B %Y}: choose an as-of date in the sidebar."
+    )

@@ -9,5 +9,7 @@ SELECT
         AS sessions_attended_28d,
     (SELECT count(*) FROM pain_ratings
       WHERE CAST(ts AS DATE) BETWEEN $as_of - 6 AND $as_of) AS pain_ratings_7d,
-    (SELECT count(*) FROM clinicians) AS clinicians
+    (SELECT count(*) FROM clinicians) AS clinicians,
+    min(start_date) AS first_start_date,
+    (SELECT max(CAST(ts AS DATE)) FROM pain_ratings) AS last_pain_date
 FROM patients

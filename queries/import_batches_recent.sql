@@ -2,11 +2,11 @@
 -- params: $limit
 SELECT
     finished_at,
-    source,
-    files,
-    via,
     rows_accepted,
     rows_rejected,
+    source,
+    via,
+    files,
     batch_id
 FROM import_batches
 ORDER BY finished_at DESC

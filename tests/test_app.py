@@ -111,6 +111,8 @@ def test_empty_store_says_what_to_do(tmp_path, monkeypatch):
     assert not at.exception
     assert metrics(at)["Active patients"] == "0"
     assert any("import data on the Data page" in c.value for c in at.caption)
+    freshness = at.sidebar.caption[0].value
+    assert freshness.startswith("Last import: never") and "UTC" not in freshness
     at.switch_page("../pages/data.py").run()
     assert not at.exception
     assert metrics(at)["Patients"] == "0"
@@ -132,3 +134,17 @@ def test_data_page_lists_a_queued_batch_that_failed(sample_db, tmp_path, monkeyp
     at.switch_page("../pages/data.py").run()
     warnings = [w.value for w in at.warning]
     assert any(queued.batch_id in w and "Nothing was imported" in w for w in warnings), warnings
+
+
+def test_overview_explains_an_as_of_date_before_the_data(app):
+    app.sidebar.date_input[0].set_value(AS_OF.replace(year=2025)).run()
+    assert metrics(app)["Active patients"] == "0"
+    explained = [c.value for c in app.caption if c.value.startswith("No patient was active on")]
+    assert explained and "20 November 2025" in explained[0]
+    assert "choose an as-of date in the sidebar" in explained[0]
+
+
+def test_import_batches_show_counts_before_the_file_list(app):
+    app.switch_page("../pages/data.py").run()
+    batches = table_with(app, "accepted")
+    assert list(batches.columns)[:3] == ["when (UTC)", "accepted", "rejected"]

@@ -76,3 +76,9 @@ def test_dictionary_names_every_table_and_rule():
 def test_demo_store_is_built_from_sample_data():
     assert cli.SAMPLE_DATA == ROOT / "sample_data"
     assert (cli.SAMPLE_DATA / "README.md").read_text().startswith("# Sample data (synthetic)")
+
+
+def test_dictionary_headings_can_sit_inside_a_page():
+    text = schema.data_dictionary_markdown(top_level=4)
+    assert text.startswith("#### Data dictionary\n")
+    assert "\n##### Reference data\n" in text and "\n###### clinicians\n" in text

@@ -761,3 +761,19 @@ def test_queue_is_atomic_no_partial_batches_visible(base_db, tmp_path, monkeypat
     finally:
         st.close()
     assert os.path.isdir(inbox / ".incoming-x")
+
+
+def test_inbox_folder_without_a_manifest_is_set_aside_once(base_db, tmp_path):
+    stray = store.inbox_dir(base_db) / "copied-by-hand"
+    write_csv(stray, "pain_ratings", [VALID["pain_ratings"]])
+    before = snapshot(base_db)
+    st = store.open_store(base_db)
+    try:
+        outcomes = importer.apply_inbox(st)
+        assert importer.apply_inbox(st) == []  # not retried
+    finally:
+        st.close()
+    assert [o.batch_id for o in outcomes] == ["copied-by-hand"]
+    assert "has no readable manifest.json" in outcomes[0].failed
+    assert importer.failed_inbox_batches(base_db)[0][0] == "copied-by-hand"
+    assert snapshot(base_db) == before
