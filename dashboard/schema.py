@@ -629,7 +629,7 @@ def ddl() -> list[str]:
     return [create_table_sql(t) for t in (*IMPORT_TABLES, *APP_TABLES)]
 
 
-def _rules_text(c: Column, table: Table) -> str:
+def _rules_text(c: Column) -> str:
     parts: list[str] = []
     if c.required:
         parts.append("required")
@@ -710,8 +710,6 @@ def data_dictionary_markdown(top_level: int = 1) -> str:
             "|---|---|---|---|",
         ]
         for c in t.columns:
-            lines.append(
-                f"| {c.name} | {kind_help[c.kind]} | {_rules_text(c, t)} | {c.description} |"
-            )
+            lines.append(f"| {c.name} | {kind_help[c.kind]} | {_rules_text(c)} | {c.description} |")
         lines.append("")
     return "\n".join(lines)
