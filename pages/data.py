@@ -49,6 +49,10 @@ with right:
                 }
             ),
             hide_index=True,
+            column_config={
+                "accepted": st.column_config.NumberColumn(format="localized"),
+                "rejected": st.column_config.NumberColumn(format="localized"),
+            },
             placeholder="",
             key="batches",
         )
