@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install install-test browser lint format clean
 
 run: $(STAMP)
+	@$(MAKE) --no-print-directory browser || echo "No Chromium: PDF progress reports need it."
 	$(BIN)/mdt-dashboard run $(ARGS)
 
 test: install-test browser
@@ -25,7 +26,8 @@ install: $(STAMP)
 install-test: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 
-# Debian's Chromium drives the browser tests (Playwright's own browser download cannot work here).
+# Debian's Chromium draws the report charts and prints PDFs, and drives the browser tests
+# (Playwright's own browser download cannot work here).
 browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "Installing Debian's chromium for the browser tests"; \

@@ -30,6 +30,9 @@ except store.StoreError as e:
 navigation = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page(
+            PAGES / "patient.py", title="Patient", icon=":material/person:", url_path="patient"
+        ),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
 )

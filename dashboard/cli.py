@@ -1,4 +1,4 @@
-"""`mdt-dashboard`: the one front door. run (the default), import, demo-data, dictionary."""
+"""`mdt-dashboard`: the one front door. run (the default), import, report, demo-data, dictionary."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import demo_data, importer, schema, store
+from dashboard import demo_data, importer, report, schema, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
@@ -77,6 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, help="folder to write the CSV files into")
     demo.add_argument("--db", help="(accepted for symmetry; demo-data writes files only)")
 
+    rep = sub.add_parser("report", help="one patient's progress report (PDF, HTML or JSON)")
+    rep.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's id, e.g. P0007")
+    rep.add_argument("--format", choices=report.FORMATS, default="pdf", help="default pdf")
+    rep.add_argument("--as-of", type=_date, help="the reference day (default: today)")
+    rep.add_argument(
+        "--from", dest="start", type=_date, help="first day of the charts (default: start of care)"
+    )
+    rep.add_argument(
+        "--private",
+        action="store_true",
+        help="mask as privacy mode does (alias, no birth year, notes or safety-item detail)",
+    )
+    rep.add_argument(
+        "--out",
+        help="file to write (default: progress-report-ID-DATE.EXT here; json: stdout; "
+        "'-' for stdout)",
+    )
+    rep.add_argument("--db", help=db_help)
+
     dic = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
     dic.add_argument("--out", default=str(ROOT / "docs" / "data-dictionary.md"))
     dic.add_argument("--db", help="(accepted for symmetry; the dictionary comes from the schema)")
@@ -96,9 +115,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_import(args)
         if command == "demo-data":
             return cmd_demo_data(args)
+        if command == "report":
+            return cmd_report(args)
         if command == "dictionary":
             return cmd_dictionary(args)
-    except (CliError, store.StoreError, importer.ImportFailed) as e:
+    except (CliError, store.StoreError, importer.ImportFailed, report.ReportError) as e:
         print(f"mdt-dashboard: {e}", file=sys.stderr)
         return 1
     except duckdb.Error as e:
@@ -184,6 +205,32 @@ def cmd_import(args) -> int:
         print(notice)
     print(result.summary())
     return 0 if (result.applied or result.queued_to) else 1
+
+
+def cmd_report(args) -> int:
+    db = store.resolve_db_path(args.db)
+    try:
+        st_ = store.open_store(db, create=False)
+    except store.StoreBusy as e:
+        raise CliError(
+            f"{e} Make the report from the Patient page's 'Progress report' buttons, or stop the "
+            "dashboard and run this again."
+        ) from e
+    try:
+        as_of = args.as_of or dt.date.today()
+        built = report.build(st_, args.patient_id, as_of, args.start, privacy_mode=args.private)
+        data = report.render(built, args.format)
+        report.record_export(st_, built, args.format, actor="cli")
+    finally:
+        st_.close()
+    out = args.out or ("-" if args.format == "json" else report.file_name(built, args.format))
+    if out == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        Path(out).write_bytes(data)
+        print(f"Wrote the progress report of {built.patient} as of {as_of} to {out}.")
+    return 0
 
 
 def cmd_demo_data(args) -> int:

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 import queries
-from dashboard import importer, store
+from dashboard import importer, privacy, report, store
 
 INBOX_POLL_SECONDS = 2.0
 PRIVACY_KEY = "privacy_mode"
@@ -151,3 +151,161 @@ def empty_state(text: str) -> None:
 def current_frame() -> Frame:
     """The frame app.py drew for this script run."""
     return st.session_state["frame"]
+
+
+PATIENT_KEY = "patient_pick"
+PATIENT_URL_PARAM = "patient"
+FROM_KEY = "from"
+LEVEL_STYLE = {"urgent": st.error, "review": st.warning, "info": st.info}
+LEVEL_ICON = {
+    "urgent": ":material/emergency:",
+    "review": ":material/flag:",
+    "info": ":material/info:",
+}
+
+
+def patient_label(row, privacy_mode: bool) -> str:
+    """A picker entry: 'Noel Example (P0014)', or 'N.E. ·0014 (P0014)' in privacy mode."""
+    if privacy_mode:
+        return f"{privacy.alias(row.name, row.patient_id)} ({row.patient_id})"
+    return privacy.patient_display(row.name, row.patient_id, privacy_mode=False)
+
+
+def _step_patient(patient_id: str) -> None:
+    st.session_state[PATIENT_KEY] = patient_id
+
+
+def patient_picker(patients: pd.DataFrame, privacy_mode: bool) -> str:
+    """Pick one patient by name, id or alias (alias only in privacy mode), with previous / next
+    through the primary clinician's caseload.
+
+    The choice lives in the URL as the pseudonymous id (?patient=P0007), never as the label (which
+    has the name), so a link in an e-mail opens the same patient and carries no name.
+    """
+    labels = {r.patient_id: patient_label(r, privacy_mode) for r in patients.itertuples()}
+    ids = list(labels)
+    requested = st.query_params.get(PATIENT_URL_PARAM)
+    if requested and requested != st.session_state.get("_patient_in_url"):
+        if requested in labels:
+            st.session_state[PATIENT_KEY] = requested
+        else:
+            st.warning(
+                f"There is no patient {requested!r} in the store; showing the first patient."
+            )
+    if st.session_state.get(PATIENT_KEY) not in labels:
+        st.session_state[PATIENT_KEY] = ids[0]
+    pick, prev_col, next_col = st.columns([6, 1, 1], vertical_alignment="bottom")
+    with pick:
+        patient_id = st.selectbox(
+            "Patient",
+            ids,
+            key=PATIENT_KEY,
+            format_func=labels.__getitem__,
+            help="Type a name or id"
+            + (" or alias (initials and the end of the id)" if privacy_mode else "")
+            + ". Patients in care on the as-of date come first.",
+        )
+    st.query_params[PATIENT_URL_PARAM] = patient_id
+    st.session_state["_patient_in_url"] = patient_id
+    row = patients[patients["patient_id"] == patient_id].iloc[0]
+    caseload = patients[
+        (patients["primary_clinician_id"] == row.primary_clinician_id) & patients["in_care"]
+    ]["patient_id"].tolist()
+    position = caseload.index(patient_id) if patient_id in caseload else None
+    previous = caseload[position - 1] if position else None
+    following = (
+        caseload[position + 1] if position is not None and position + 1 < len(caseload) else None
+    )
+    who = row.primary_clinician or "no primary clinician"
+    prev_col.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        disabled=previous is None,
+        on_click=_step_patient,
+        args=(previous,),
+        help=f"Previous patient in {who}'s caseload",
+        width="stretch",
+    )
+    next_col.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        disabled=following is None,
+        on_click=_step_patient,
+        args=(following,),
+        help=f"Next patient in {who}'s caseload",
+        width="stretch",
+    )
+    if position is not None:
+        st.caption(f"{position + 1} of {len(caseload)} in {who}'s caseload in care")
+    return patient_id
+
+
+def period_start(care_start: dt.date, as_of: dt.date) -> dt.date:
+    """The first day of the period shown: ?from= if given and sensible, else the start of care."""
+    chosen = st.date_input(
+        "From",
+        value=None,
+        key=FROM_KEY,
+        bind="query-params",
+        format="YYYY-MM-DD",
+        help="First day of the period every chart shows; empty = the start of care. "
+        "The period ends on the as-of date (sidebar).",
+    )
+    start = chosen or care_start
+    if start > as_of:
+        st.warning(
+            f"The period would start on {start:%d %b %Y}, after the as-of date {as_of:%d %b %Y}: "
+            "showing the 12 weeks to the as-of date instead."
+        )
+        start = as_of - dt.timedelta(weeks=12)
+    return start
+
+
+def flag_callouts(flags: pd.DataFrame, privacy_mode: bool) -> None:
+    """Each active flag as a callout, most urgent first, with its reason and the rule that fired.
+    In privacy mode the safety flag says only 'safety flag: see record'."""
+    if flags.empty:
+        st.success("No flags on the as-of date.", icon=":material/check_circle:")
+        return
+    for f in flags.itertuples():
+        if f.flag == "safety" and privacy_mode:
+            text = f"**{f.name}** ({f.level}): {privacy.SAFETY_MASK}"
+        else:
+            text = f"**{f.name}** ({f.level}): {f.reason}.  \nRule: {f.rule} — {f.source}"
+        LEVEL_STYLE[f.level](text, icon=LEVEL_ICON[f.level])
+
+
+def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:
+    """Download the progress report (PDF or HTML) of the patient for the period shown, masked
+    when privacy mode is on. Made when clicked; each export is written to the audit log."""
+    st_ = current_store()
+
+    def make(fmt: str):
+        def produce() -> bytes:
+            built = report.build(st_, patient_id, frame.as_of, start, frame.privacy_mode)
+            data = report.render(built, fmt)
+            report.record_export(st_, built, fmt, actor="dashboard")
+            return data
+
+        return produce
+
+    suffix = f"{patient_id}{'-private' if frame.privacy_mode else ''}-{frame.as_of.isoformat()}"
+    pdf, page, _ = st.columns([1, 1, 3])
+    pdf.download_button(
+        "Progress report (PDF)",
+        data=make("pdf"),
+        file_name=f"progress-report-{suffix}.pdf",
+        mime="application/pdf",
+        icon=":material/picture_as_pdf:",
+        on_click="ignore",
+        help="One to three pages for the record: header, since-baseline summary, flags, key "
+        "charts, goals, milestones, open barriers. Masked when privacy mode is on.",
+    )
+    page.download_button(
+        "Progress report (HTML)",
+        data=make("html"),
+        file_name=f"progress-report-{suffix}.html",
+        mime="text/html",
+        icon=":material/description:",
+        on_click="ignore",
+    )

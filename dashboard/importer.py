@@ -690,6 +690,16 @@ def _record_batch(cur, result: ImportResult, checksum: str, via: str, started: d
     )
 
 
+def _declares_synthetic(path: Path) -> bool:
+    """A folder whose README says its data is synthetic (as demo-data writes it): reports then
+    say "synthetic data" in their footer."""
+    readme = (path if path.is_dir() else path.parent) / "README.md"
+    try:
+        return "synthetic" in readme.read_text(encoding="utf-8", errors="replace")[:300].lower()
+    except OSError:
+        return False
+
+
 def _new_batch_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
@@ -740,6 +750,8 @@ def import_into(
             _apply(w, staged, result, shift_days)
             result.applied = True
             _record_batch(w, result, checksum, via, started)
+            if _declares_synthetic(path):
+                w.execute("INSERT OR REPLACE INTO meta VALUES ('synthetic_data', 'true')")
         progress(1.0, result.summary())
         return result
     except BaseException:

@@ -70,11 +70,12 @@ class Store:
 
     @contextlib.contextmanager
     def write(
-        self, cur: duckdb.DuckDBPyConnection | None = None
+        self, cur: duckdb.DuckDBPyConnection | None = None, *, data_change: bool = True
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction that bumps the data version; rolled back whole on any error.
 
         Pass `cur` to write on a cursor that already holds temporary tables (the importer's).
+        `data_change=False` is for writes no page shows (the audit log): cached queries stay valid.
         """
         if self.read_only:
             raise StoreError(f"The store {self.path} is open read-only; it cannot be changed here.")
@@ -84,14 +85,15 @@ class Store:
             cur.begin()
             try:
                 yield cur
-                cur.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                    "WHERE key = 'data_version'"
-                )
-                cur.execute(
-                    "UPDATE meta SET value = $now WHERE key = 'data_changed_at'",
-                    {"now": _utc_now().isoformat(timespec="seconds")},
-                )
+                if data_change:
+                    cur.execute(
+                        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                        "WHERE key = 'data_version'"
+                    )
+                    cur.execute(
+                        "UPDATE meta SET value = $now WHERE key = 'data_changed_at'",
+                        {"now": _utc_now().isoformat(timespec="seconds")},
+                    )
                 cur.commit()
             except BaseException:
                 with contextlib.suppress(duckdb.Error):

@@ -110,10 +110,22 @@ def wait_idle(page: Page) -> None:
     page.wait_for_timeout(300)
 
 
-def screenshot(page: Page, name: str) -> Path:
+def screenshot(page: Page, name: str, whole: bool = False) -> Path:
+    """Save a screenshot; `whole` grows the window to the app's full height first (Streamlit
+    scrolls inside its own container, so a full-page shot would stop at the window)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if whole:
+        size = page.viewport_size
+        height = page.evaluate(
+            "() => document.querySelector(\"[data-testid='stMain']\").scrollHeight"
+        )
+        page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 16000)})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(path), full_page=True)
+        page.set_viewport_size(size)
+    else:
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 

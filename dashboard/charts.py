@@ -1,0 +1,729 @@
+"""Pure figure builders: DataFrames and plain values in, plotly Figures out. No Streamlit, no SQL.
+
+One vocabulary for the whole app: every concept has one colour (Okabe-Ito, colour-blind safe),
+every axis has its unit and says which way is better, and every time-series chart of a patient
+shares the period's x range. Fonts are sized for a projector.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Okabe & Ito (2008) colour-blind-safe palette, one colour per concept.
+PAIN = "#D55E00"  # vermillion: pain, always
+BASELINE = "#555555"
+MEANINGFUL = "#009E73"  # bluish green: better / meaningful improvement / achieved
+SESSION = "#0072B2"  # blue: sessions, the app's primary colour
+MEDICATION = "#CC79A7"  # reddish purple
+EVENT = "#E69F00"  # orange: events, partial, warnings
+SLEEP = "#56B4E9"  # sky blue
+NEUTRAL = "#999999"
+INK = "#222222"
+SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+STATUS_COLOURS = {
+    "attended": MEANINGFUL,
+    "dna": PAIN,
+    "cancelled_patient": EVENT,
+    "cancelled_clinic": NEUTRAL,
+}
+MILESTONE_COLOURS = {"achieved": MEANINGFUL, "due": SESSION, "overdue": PAIN}
+TEACH_BACK_COLOURS = {"correct": MEANINGFUL, "partial": EVENT, "incorrect": PAIN}
+BAND_FILLS = ("#EEF5EC", "#FBF3DD", "#FBE6D4", "#F6D3CB", "#EFC0C0")  # mild .. severe
+
+FONT_SIZE = 16
+HEIGHT = 380
+
+
+def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 20}, "x": 0, "xanchor": "left"},
+        template="plotly_white",
+        font={"size": FONT_SIZE, "color": INK},
+        height=height,
+        margin={"l": 70, "r": 20, "t": 60, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        hoverlabel={"font_size": FONT_SIZE},
+    )
+    return fig
+
+
+def _period(fig: go.Figure, start: dt.date, end: dt.date) -> go.Figure:
+    """Every time-series chart of a patient shows the same period."""
+    fig.update_xaxes(
+        range=[
+            pd.Timestamp(start) - pd.Timedelta(hours=12),
+            pd.Timestamp(end) + pd.Timedelta(hours=12),
+        ]
+    )
+    return fig
+
+
+def meaningful_threshold(baseline: float, points: float, pct: float) -> float:
+    """The NRS at or below which a reduction from baseline is meaningful (>= points or >= pct)."""
+    return round(max(baseline - points, baseline * (1 - pct / 100)), 1)
+
+
+def pain_trend(
+    daily: pd.DataFrame,
+    markers: pd.DataFrame,
+    baseline: float | None,
+    nrs_ref: dict,
+    start: dt.date,
+    end: dt.date,
+    privacy_mode: bool,
+) -> go.Figure:
+    """Daily pain, its 7-day mean, the baseline and the meaningful-change zone; below it one lane
+    each for sessions, medication changes and events, with hover text."""
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22], vertical_spacing=0.04
+    )
+    if baseline is not None and not pd.isna(baseline):
+        threshold = meaningful_threshold(
+            baseline, nrs_ref["meaningful_change"], nrs_ref["meaningful_change_pct"]
+        )
+        band_name = (
+            f"Meaningful reduction: NRS ≤ {threshold:.1f} (≥ {nrs_ref['meaningful_change']:g} points "
+            f"or ≥ {nrs_ref['meaningful_change_pct']:g}% below baseline)"
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(end), pd.Timestamp(start)],
+                y=[0, 0, threshold, threshold],
+                fill="toself",
+                mode="lines",
+                fillcolor="rgba(0,158,115,0.13)",
+                line={"width": 0},
+                name=band_name,
+                hoverinfo="text",
+                hovertext=f"{band_name}<br>Source: {nrs_ref['source']}",
+                legendrank=3,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[pd.Timestamp(start), pd.Timestamp(end)],
+                y=[baseline, baseline],
+                mode="lines",
+                line={"color": BASELINE, "dash": "dash", "width": 2},
+                name=f"Baseline {baseline:.1f}",
+                hovertemplate=f"Baseline NRS {baseline:.1f} (mean of the first 7 days of care)<extra></extra>",
+                legendrank=2,
+            ),
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=daily["day"],
+            y=daily["nrs"],
+            mode="markers",
+            marker={"color": PAIN, "size": 7, "opacity": 0.45},
+            name="Daily pain",
+            hovertemplate="%{x|%d %b %Y}: NRS %{y:.1f}<extra>daily mean of now and 24-h average</extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=daily["day"],
+            y=daily["nrs_7d_mean"],
+            mode="lines",
+            line={"color": PAIN, "width": 4},
+            name="7-day mean",
+            hovertemplate="%{x|%d %b %Y}: 7-day mean %{y:.1f}<extra></extra>",
+            legendrank=1,
+        ),
+        row=1,
+        col=1,
+    )
+    lanes = {"session": "Sessions", "medication": "Medication", "event": "Events"}
+    colours = {"session": SESSION, "medication": MEDICATION, "event": EVENT}
+    symbols = {"session": "line-ns", "medication": "diamond", "event": "triangle-up"}
+    for kind, lane in lanes.items():
+        rows = markers[markers["kind"] == kind]
+        if rows.empty:
+            continue
+        hover = [
+            f"{lane}: {label}" + (f"<br>{detail}" if detail and not privacy_mode else "")
+            for label, detail in zip(rows["label"], rows["detail"].fillna(""), strict=True)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=rows["day"],
+                y=[lane] * len(rows),
+                mode="markers",
+                marker={
+                    "color": colours[kind],
+                    "size": 14,
+                    "symbol": symbols[kind],
+                    "line": {"width": 3 if kind == "session" else 1, "color": colours[kind]},
+                },
+                name=lane,
+                hovertext=hover,
+                hovertemplate="%{x|%d %b %Y}<br>%{hovertext}<extra></extra>",
+                showlegend=False,
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="Pain NRS (0-10) ↓ better", range=[0, 10.3], dtick=2, row=1, col=1)
+    fig.update_yaxes(
+        categoryorder="array",
+        categoryarray=list(reversed(lanes.values())),
+        range=[-0.6, 2.6],
+        row=2,
+        col=1,
+    )
+    _period(fig, start, end)
+    return _layout(fig, "Pain intensity", height=520)
+
+
+def pain_qualities(
+    weekly: pd.DataFrame, interference: pd.DataFrame, start: dt.date, end: dt.date
+) -> go.Figure:
+    """Pain qualities by week (how many ratings named each) and weekly mean interference."""
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.08
+    )
+    if not weekly.empty:
+        grid = weekly.pivot_table(index="quality", columns="week", values="ratings", fill_value=0)
+        fig.add_trace(
+            go.Heatmap(
+                x=grid.columns,
+                y=grid.index,
+                z=grid.to_numpy(),
+                colorscale=[[0, "#FFFFFF"], [1, PAIN]],
+                zmin=0,
+                colorbar={"title": "ratings", "len": 0.6, "y": 0.7},
+                hovertemplate="Week of %{x|%d %b}: %{y} in %{z} ratings<extra></extra>",
+                xperiod=7 * 24 * 3600 * 1000,
+                xperiodalignment="start",
+            ),
+            row=1,
+            col=1,
+        )
+    if not interference.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=interference["week"],
+                y=interference["interference"],
+                mode="lines+markers",
+                line={"color": PAIN, "width": 3, "dash": "dot"},
+                name="Interference",
+                hovertemplate="Week of %{x|%d %b}: interference %{y:.1f}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="Interference (0-10) ↓", range=[0, 10.3], row=2, col=1)
+    _period(fig, start, end)
+    return _layout(fig, "Pain qualities by week and interference", height=460)
+
+
+def desensitization_ladder(weekly: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Highest tolerated ladder level per modality by week (step lines); setbacks marked with a
+    cross; allodynia area below where recorded."""
+    has_area = weekly["allodynia_area_cm2"].notna().any()
+    fig = make_subplots(
+        rows=2 if has_area else 1,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.68, 0.32] if has_area else None,
+        vertical_spacing=0.08,
+    )
+    for i, (modality, rows) in enumerate(weekly.groupby("modality", sort=True)):
+        colour = SERIES[i % len(SERIES)]
+        label = modality.replace("_", " ")
+        fig.add_trace(
+            go.Scatter(
+                x=rows["week"],
+                y=rows["tolerated_level"],
+                mode="lines+markers",
+                line={"shape": "hv", "color": colour, "width": 3},
+                marker={"size": 8},
+                name=label,
+                customdata=rows[["mean_distress", "highest_tried"]].to_numpy(),
+                hovertemplate=(
+                    f"{label}<br>Week of %{{x|%d %b}}: level %{{y}} tolerated"
+                    "<br>highest tried %{customdata[1]}, mean distress %{customdata[0]}/10<extra></extra>"
+                ),
+            ),
+            row=1,
+            col=1,
+        )
+        setbacks = rows[rows["setback"]]
+        if not setbacks.empty:
+            fig.add_trace(
+                go.Scatter(
+                    x=setbacks["week"],
+                    y=setbacks["tolerated_level"],
+                    mode="markers",
+                    marker={"symbol": "x", "size": 16, "color": PAIN, "line": {"width": 2}},
+                    name="setback",
+                    legendgroup="setback",
+                    showlegend=i == 0 or "setback" not in {t.name for t in fig.data[:-1]},
+                    hovertemplate=f"{label}: setback, level %{{y}} below the week before<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
+    if has_area:
+        area = weekly.groupby("week", as_index=False)["allodynia_area_cm2"].max().dropna()
+        fig.add_trace(
+            go.Scatter(
+                x=area["week"],
+                y=area["allodynia_area_cm2"],
+                mode="lines+markers",
+                line={"color": PAIN, "width": 3},
+                name="allodynia area",
+                hovertemplate="Week of %{x|%d %b}: %{y:.0f} cm²<extra>allodynia area</extra>",
+            ),
+            row=2,
+            col=1,
+        )
+        fig.update_yaxes(title_text="Allodynia (cm²) ↓", rangemode="tozero", row=2, col=1)
+    fig.update_yaxes(title_text="Level tolerated ↑ better", range=[0, 10.5], dtick=2, row=1, col=1)
+    _period(fig, start, end)
+    return _layout(fig, "Desensitization ladder", height=520 if has_area else HEIGHT)
+
+
+def functional_tasks(tasks: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Completion time per task over time; lower is better, as the axis says."""
+    fig = go.Figure()
+    for i, (task, rows) in enumerate(tasks.groupby("task", sort=True)):
+        fig.add_trace(
+            go.Scatter(
+                x=rows["date"],
+                y=rows["completion_time_s"] / 60,
+                mode="lines+markers",
+                line={"color": SERIES[i % len(SERIES)], "width": 3},
+                marker={
+                    "size": 9,
+                    "symbol": [
+                        "circle" if c else "circle-open" for c in rows["completed"].fillna(False)
+                    ],
+                },
+                name=task,
+                customdata=rows[["level", "pain_before", "pain_after", "microbreaks"]].to_numpy(),
+                hovertemplate=(
+                    f"{task}<br>%{{x|%d %b}}: %{{y:.1f}} min, level %{{customdata[0]}}"
+                    "<br>pain %{customdata[1]} → %{customdata[2]}, %{customdata[3]} micro-breaks<extra></extra>"
+                ),
+            )
+        )
+    fig.update_yaxes(title_text="Completion time (min) ↓ better", rangemode="tozero")
+    _period(fig, start, end)
+    return _layout(fig, "Graded functional tasks (open circle: not completed)", height=420)
+
+
+def grip_strength(measures: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Grip strength of the affected side against the unaffected side, kg."""
+    fig = go.Figure()
+    grip = measures[measures["measure"] == "grip"]
+    for affected, colour, label in (
+        (True, PAIN, "affected side"),
+        (False, NEUTRAL, "unaffected side"),
+    ):
+        rows = grip[grip["affected"].fillna(False) == affected]
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=rows["date"],
+                y=rows["value"],
+                mode="lines+markers",
+                line={"color": colour, "width": 3},
+                marker={"size": 9},
+                name=f"{label} ({'/'.join(sorted(rows['side'].dropna().unique()))})",
+                hovertemplate=f"{label}<br>%{{x|%d %b}}: %{{y:.1f}} kg<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title_text="Grip (kg) ↑ better", rangemode="tozero")
+    _period(fig, start, end)
+    return _layout(fig, "Grip strength")
+
+
+def range_of_motion(measures: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Range of motion by joint and movement, degrees."""
+    fig = go.Figure()
+    rom = measures[measures["measure"] == "rom"]
+    for i, ((joint, movement, side), rows) in enumerate(
+        rom.groupby(
+            [rom["joint"].fillna(""), rom["movement"].fillna(""), rom["side"].fillna("")], sort=True
+        )
+    ):
+        label = " ".join(p for p in (joint, movement, side) if p)
+        fig.add_trace(
+            go.Scatter(
+                x=rows["date"],
+                y=rows["value"],
+                mode="lines+markers",
+                line={"color": SERIES[i % len(SERIES)], "width": 3},
+                marker={"size": 9},
+                name=label,
+                hovertemplate=f"{label}<br>%{{x|%d %b}}: %{{y:.0f}}°<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title_text="Range of motion (degrees) ↑ better")
+    _period(fig, start, end)
+    return _layout(fig, "Range of motion")
+
+
+def _bands(bands_json: str | None) -> list[dict]:
+    return json.loads(bands_json) if bands_json else []
+
+
+def questionnaires(
+    scores: pd.DataFrame, start: dt.date, end: dt.date, privacy_mode: bool
+) -> go.Figure:
+    """Small multiples, one per instrument, with the reference bands shaded and the meaningful-change
+    line from the first score in the period; PHQ-9 scores with item 9 > 0 ringed (not in privacy
+    mode, where safety-item detail is hidden)."""
+    instruments = list(dict.fromkeys(scores["instrument"]))
+    cols = 3
+    rows_n = (len(instruments) + cols - 1) // cols
+    titles = []
+    for code in instruments:
+        ref = scores[scores["instrument"] == code].iloc[0]
+        arrow = {"higher_worse": " ↓ better", "higher_better": " ↑ better"}.get(
+            ref["direction"], ""
+        )
+        titles.append(f"{code}{arrow}")
+    fig = make_subplots(
+        rows=rows_n,
+        cols=cols,
+        subplot_titles=titles,
+        vertical_spacing=0.12 if rows_n > 1 else 0.2,
+        horizontal_spacing=0.06,
+    )
+    for n, code in enumerate(instruments):
+        r, c = n // cols + 1, n % cols + 1
+        rows = scores[scores["instrument"] == code]
+        ref = rows.iloc[0]
+        lo = ref["range_min"] if pd.notna(ref["range_min"]) else rows["total"].min()
+        hi = ref["range_max"] if pd.notna(ref["range_max"]) else rows["total"].max()
+        bands = _bands(ref["bands"])
+        for k, band in enumerate(bands):
+            b_lo = band["min"] if band["min"] is not None else lo
+            b_hi = band["max"] if band["max"] is not None else hi
+            fill = BAND_FILLS[min(k, len(BAND_FILLS) - 1)] if len(bands) > 1 else BAND_FILLS[2]
+            if ref["direction"] == "higher_better" and len(bands) > 1:
+                fill = (
+                    BAND_FILLS[len(bands) - 1 - k] if len(bands) - 1 - k < len(BAND_FILLS) else fill
+                )
+            fig.add_trace(
+                go.Scatter(
+                    x=[
+                        pd.Timestamp(start),
+                        pd.Timestamp(end),
+                        pd.Timestamp(end),
+                        pd.Timestamp(start),
+                    ],
+                    y=[b_lo - 0.5, b_lo - 0.5, b_hi + 0.5, b_hi + 0.5]
+                    if len(bands) > 1
+                    else [b_lo, b_lo, b_hi, b_hi],
+                    fill="toself",
+                    mode="lines",
+                    fillcolor=fill,
+                    line={"width": 0},
+                    hoverinfo="text",
+                    hovertext=f"{code} {band['label']}: {b_lo:g}-{b_hi:g}<br>Source: {ref['source']}",
+                    showlegend=False,
+                    name=f"{code} band {band['label']}",
+                ),
+                row=r,
+                col=c,
+            )
+        first = rows.iloc[0]["total"]
+        mc = ref["meaningful_change"]
+        if pd.notna(mc) and ref["direction"] in ("higher_worse", "higher_better") and len(rows) > 1:
+            target = first - mc if ref["direction"] == "higher_worse" else first + mc
+            fig.add_trace(
+                go.Scatter(
+                    x=[pd.Timestamp(start), pd.Timestamp(end)],
+                    y=[target, target],
+                    mode="lines",
+                    line={"color": MEANINGFUL, "dash": "dash", "width": 2},
+                    name=f"{code} meaningful change",
+                    showlegend=False,
+                    hovertemplate=(
+                        f"Meaningful change from the first score ({first:g}): {target:g}"
+                        f"<br>{ref['meaningful_change_text']}<br>Source: {ref['source']}<extra></extra>"
+                    ),
+                ),
+                row=r,
+                col=c,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=rows["date"],
+                y=rows["total"],
+                mode="lines+markers",
+                line={"color": INK, "width": 3},
+                marker={"size": 9},
+                name=code,
+                showlegend=False,
+                hovertemplate=f"{ref['name']}<br>%{{x|%d %b %Y}}: %{{y:g}}<extra></extra>",
+            ),
+            row=r,
+            col=c,
+        )
+        if code == "PHQ9" and not privacy_mode and "item9" in rows:
+            unsafe = rows[rows["item9"].fillna(0) > 0]
+            if not unsafe.empty:
+                fig.add_trace(
+                    go.Scatter(
+                        x=unsafe["date"],
+                        y=unsafe["total"],
+                        mode="markers",
+                        marker={
+                            "size": 20,
+                            "symbol": "circle-open",
+                            "color": PAIN,
+                            "line": {"width": 4},
+                        },
+                        name="PHQ-9 item 9 > 0",
+                        customdata=unsafe["item9"],
+                        hovertemplate="URGENT: PHQ-9 item 9 = %{customdata}<extra>safety</extra>",
+                        showlegend=False,
+                    ),
+                    row=r,
+                    col=c,
+                )
+        fig.update_yaxes(range=[lo - 0.5, hi + 0.5], row=r, col=c)
+    fig.update_xaxes(range=[pd.Timestamp(start), pd.Timestamp(end)], tickformat="%b")
+    fig.update_annotations(font_size=18)
+    return _layout(
+        fig,
+        "Questionnaires (shaded: reference bands; dashed green: meaningful change from the first score)",
+        height=290 * rows_n + 60,
+    )
+
+
+def sleep_and_pain(sleep: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Nightly total sleep (hours), and sleep quality beside the next day's pain, both 0-10."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    fig.add_trace(
+        go.Bar(
+            x=sleep["date"],
+            y=sleep["total_sleep_min"] / 60,
+            marker={"color": SLEEP},
+            name="Total sleep",
+            hovertemplate="Night of %{x|%d %b}: %{y:.1f} h<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=sleep["date"],
+            y=sleep["quality"],
+            mode="lines",
+            line={"color": SESSION, "width": 3},
+            name="Sleep quality",
+            hovertemplate="Night of %{x|%d %b}: quality %{y:.1f}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=sleep["date"],
+            y=sleep["next_day_nrs"],
+            mode="markers",
+            marker={"color": PAIN, "size": 7, "opacity": 0.7},
+            name="Next-day pain",
+            hovertemplate="Day after the night of %{x|%d %b}: NRS %{y:.1f}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.update_yaxes(title_text="Sleep (h) ↑", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="0-10", range=[0, 10.3], row=2, col=1)
+    _period(fig, start, end)
+    return _layout(fig, "Sleep and next-day pain", height=480)
+
+
+def caregiver_and_peer_support(support: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Caregiver involvement over time (step) and peer-group sessions in the past 4 weeks (bars)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)
+    levels = ["none", "occasional", "regular"]
+    fig.add_trace(
+        go.Scatter(
+            x=support["date"],
+            y=support["caregiver_involvement"],
+            mode="lines+markers",
+            line={"shape": "hv", "color": MEANINGFUL, "width": 3},
+            marker={"size": 10},
+            name="Caregiver involvement",
+            hovertemplate="%{x|%d %b}: caregiver involvement %{y}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=support["date"],
+            y=support["peer_group_sessions"],
+            width=3 * 24 * 3600 * 1000,
+            marker={"color": SESSION},
+            name="Peer-group sessions",
+            hovertemplate="%{x|%d %b}: %{y} peer-group sessions in the past 4 weeks<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=levels, range=[-0.5, 2.5], row=1, col=1)
+    fig.update_yaxes(title_text="Peer sessions / 4 wk", rangemode="tozero", row=2, col=1)
+    _period(fig, start, end)
+    return _layout(fig, "Caregiver involvement and peer support", height=420)
+
+
+def home_practice(
+    weekly: pd.DataFrame, threshold_pct: float, start: dt.date, end: dt.date
+) -> go.Figure:
+    """Weekly home-practice adherence (%) with the low-adherence flag threshold, and the share of
+    completed minutes done with a caregiver."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=weekly["week"],
+            y=weekly["adherence_pct"],
+            marker={"color": MEANINGFUL},
+            name="Adherence",
+            customdata=weekly[["completed_min", "prescribed_min"]].to_numpy(),
+            hovertemplate="Week of %{x|%d %b}: %{y:.0f}% (%{customdata[0]} of %{customdata[1]} min)<extra></extra>",
+            xperiod=7 * 24 * 3600 * 1000,
+            xperiodalignment="start",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=weekly["week"] + pd.Timedelta(days=3),
+            y=weekly["caregiver_assisted_pct"],
+            mode="lines+markers",
+            line={"color": MEDICATION, "width": 3},
+            name="Caregiver-assisted share",
+            hovertemplate="Week of %{x|%d %b}: %{y:.0f}% of completed minutes with a caregiver<extra></extra>",
+        )
+    )
+    fig.add_hline(
+        y=threshold_pct,
+        line={"color": PAIN, "dash": "dash", "width": 2},
+        annotation_text=f"low home practice: below {threshold_pct:g}% (flag rule)",
+        annotation_position="bottom right",
+        annotation_bgcolor="rgba(255,255,255,0.85)",
+    )
+    fig.update_yaxes(title_text="% of prescribed minutes ↑ better", range=[0, 105])
+    _period(fig, start, end)
+    return _layout(fig, "Home practice by week")
+
+
+def goal_attainment(
+    reviews: pd.DataFrame, gas_t: pd.DataFrame, start: dt.date, end: dt.date
+) -> go.Figure:
+    """GAS attainment per goal by review (-2..+2) and the GAS T-score over time (50 = as expected)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)
+    for i, (goal_id, rows) in enumerate(reviews.groupby("goal_id", sort=True)):
+        fig.add_trace(
+            go.Scatter(
+                x=rows["date"],
+                y=rows["attainment"],
+                mode="lines+markers",
+                line={"color": SERIES[i % len(SERIES)], "width": 3},
+                marker={"size": 9},
+                name=f"{goal_id} ({rows['domain'].iloc[0]})",
+                hovertemplate=f"{goal_id}<br>%{{x|%d %b}}: attainment %{{y:+d}}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=gas_t["review_date"],
+            y=gas_t["gas_t"],
+            mode="lines+markers",
+            line={"color": INK, "width": 4},
+            marker={"size": 10},
+            name="GAS T-score",
+            hovertemplate="%{x|%d %b}: T = %{y:.1f}<extra>Kiresuk & Sherman 1968; Turner-Stokes 2009</extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.add_hline(
+        y=50,
+        line={"color": MEANINGFUL, "dash": "dash", "width": 2},
+        row=2,
+        col=1,
+        annotation_text="T = 50: goals met as expected",
+        annotation_position="bottom left",
+    )
+    fig.update_yaxes(title_text="Attainment ↑", range=[-2.4, 2.4], dtick=1, row=1, col=1)
+    fig.update_yaxes(title_text="GAS T ↑", row=2, col=1)
+    _period(fig, start, end)
+    return _layout(fig, "Goal attainment (GAS)", height=520)
+
+
+def milestones(rows: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Milestones on the time axis: achieved (on the achieved date), due and overdue (on the due date)."""
+    fig = go.Figure()
+    when = rows["achieved_date"].fillna(rows["due_date"])
+    labels = [
+        f"{m} · {d[:40]}" for m, d in zip(rows["milestone_id"], rows["description"], strict=True)
+    ]
+    for status, colour in MILESTONE_COLOURS.items():
+        mask = rows["status"] == status
+        if not mask.any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=when[mask],
+                y=[labels[i] for i in range(len(rows)) if mask.iloc[i]],
+                mode="markers",
+                marker={
+                    "size": 16,
+                    "color": colour,
+                    "symbol": "diamond" if status == "achieved" else "circle-open",
+                    "line": {"width": 3, "color": colour},
+                },
+                name=status,
+                hovertemplate=f"%{{y}}<br>{status} %{{x|%d %b %Y}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), automargin=True)
+    _period(fig, start, end)
+    return _layout(fig, "Milestones", height=max(260, 60 + 42 * len(rows)))
+
+
+def attendance(weekly: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Sessions by status per week (stacked)."""
+    fig = go.Figure()
+    for status, colour in STATUS_COLOURS.items():
+        rows = weekly[weekly["status"] == status]
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=rows["week"],
+                y=rows["sessions"],
+                marker={"color": colour},
+                name=status.replace("_", " "),
+                hovertemplate=f"Week of %{{x|%d %b}}: %{{y}} {status.replace('_', ' ')}<extra></extra>",
+                xperiod=7 * 24 * 3600 * 1000,
+                xperiodalignment="start",
+            )
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="Sessions per week", rangemode="tozero", dtick=1)
+    _period(fig, start, end)
+    return _layout(fig, "Attendance")

@@ -1,0 +1,365 @@
+"""Patient progress review: one patient's whole course of care on one time axis, and the report."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, privacy
+
+frame = components.current_frame()
+as_of = frame.as_of
+q = components.query
+
+st.title("Patient progress review")
+patients = q("patient_list", as_of=as_of)
+if patients.empty:
+    components.empty_state("The store has no patients yet: import data on the Data page.")
+    st.stop()
+
+patient_id = components.patient_picker(patients, frame.privacy_mode)
+summary = q("patient_summary", as_of=as_of, patient_ids=[patient_id]).iloc[0]
+care_start = summary.start_date.date()
+if care_start > as_of:
+    st.warning(
+        f"Care starts on {care_start:%d %B %Y}, after the as-of date {as_of:%d %B %Y}: "
+        "choose a later as-of date in the sidebar."
+    )
+    st.stop()
+start = components.period_start(care_start, as_of)
+flags = q("patient_flags", as_of=as_of, patient_ids=[patient_id])
+nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
+rules = q("flag_rule", code="low_home_practice").iloc[0]
+
+# ---- Header card ------------------------------------------------------------------------------
+with st.container(border=True):
+    st.header(privacy.patient_display(summary["name"], patient_id, frame.privacy_mode))
+    who = [summary.condition]
+    if summary.condition_code:
+        who[0] += f" ({summary.condition_code})"
+    region = " ".join(x for x in (summary.affected_region, summary.side) if x and x != "NA")
+    who += [region, summary.site]
+    if not frame.privacy_mode and pd.notna(summary.birth_year):
+        who.append(f"born {int(summary.birth_year)}, {summary.sex}")
+    st.markdown(" · ".join(x for x in who if x))
+    st.markdown(
+        f"Primary clinician **{summary.primary_clinician or 'none'}**"
+        + (
+            f" ({summary.primary_clinician_discipline})"
+            if summary.primary_clinician_discipline
+            else ""
+        )
+        + f" · status **{summary.status.replace('_', ' ')}** · in care since {care_start:%d %b %Y}"
+    )
+    cols = st.columns(3)
+    cols[0].metric(
+        "Weeks in care", f"{summary.weeks_in_care:.1f}", help="(as-of date - start of care) / 7"
+    )
+    cols[1].metric("Review interval", f"{summary.review_interval_days} days")
+    due = summary.next_review_due.date()
+    overdue = (as_of - due).days
+    cols[2].metric(
+        "Next review due",
+        f"{due:%d %b %Y}",
+        delta=f"{overdue} days overdue" if overdue > 0 else None,
+        delta_color="inverse",
+        help=f"Last review {summary.last_review:%d %b %Y} (latest goal review, or the start of care)",
+    )
+    if not summary.in_care:
+        st.caption("Not in care on the as-of date: flags are computed for patients in care.")
+    components.flag_callouts(flags, frame.privacy_mode)
+    components.report_buttons(frame, patient_id, start)
+
+# ---- Since baseline ---------------------------------------------------------------------------
+st.subheader("Since baseline")
+cols = st.columns(4)
+cols[0].metric(
+    "Baseline NRS",
+    "none" if pd.isna(summary.baseline_nrs) else f"{summary.baseline_nrs:.1f}",
+    help="Mean of the daily pain values in the first 7 days of care (MEASURES.md).",
+)
+cols[1].metric(
+    "Current NRS",
+    "none" if pd.isna(summary.current_nrs) else f"{summary.current_nrs:.1f}",
+    delta=None if pd.isna(summary.change_points) else f"{summary.change_points:+.1f} points",
+    delta_color="inverse",
+    help="Mean of the daily pain values in the 7 days to the as-of date.",
+)
+cols[2].metric(
+    "Change from baseline",
+    "n/a" if pd.isna(summary.change_pct) else f"{summary.change_pct:+.1f}%",
+    help=f"{nrs_ref['meaningful_change_text']}. Source: {nrs_ref['source']}",
+)
+cols[3].metric(
+    "Pain response",
+    summary.pain_response or "no current rating",
+    help=f"{nrs_ref['meaningful_change_text']}. Source: {nrs_ref['source']}",
+)
+cols = st.columns(4)
+cols[0].metric(
+    "Attendance",
+    "n/a" if pd.isna(summary.attendance_pct) else f"{summary.attendance_pct:.0f}%",
+    help=f"{summary.sessions_attended} attended of {summary.sessions_attended + summary.sessions_dna + summary.sessions_cancelled_patient} "
+    "(attended + did not attend + cancelled by the patient)",
+)
+cols[1].metric(
+    "Home practice",
+    "n/a" if pd.isna(summary.adherence_pct) else f"{summary.adherence_pct:.0f}%",
+    help="Completed / prescribed minutes since the start of care.",
+)
+goals_text = (
+    f"{summary.goals_on_track} of {summary.goals_reviewed} reviewed goals on track (attainment ≥ 0)"
+)
+if pd.notna(summary.gas_t):
+    goals_text += f"; GAS T-score {summary.gas_t:.1f} (≥ 50 = goals met as expected)"
+st.markdown(goals_text if summary.goals else "No goals set.")
+changes = q("patient_instrument_changes", patient_id=patient_id, as_of=as_of)
+if changes.empty:
+    components.empty_state("No questionnaires scored yet.")
+else:
+    st.dataframe(
+        changes[
+            [
+                "instrument",
+                "first_total",
+                "latest_total",
+                "change",
+                "assessment",
+                "first_date",
+                "latest_date",
+                "meaningful_change",
+                "source",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
+        column_config={
+            "first_total": st.column_config.NumberColumn("first", format="%g"),
+            "latest_total": st.column_config.NumberColumn("latest", format="%g"),
+            "change": st.column_config.NumberColumn(format="%+g"),
+            "first_date": st.column_config.DateColumn("first on", format="D MMM YYYY"),
+            "latest_date": st.column_config.DateColumn("latest on", format="D MMM YYYY"),
+            "meaningful_change": st.column_config.NumberColumn("meaningful change", format="%g"),
+        },
+    )
+
+period = f"{start:%d %b %Y} to {as_of:%d %b %Y}"
+st.caption(f"Every chart below shows the period {period}.")
+
+# ---- Pain -------------------------------------------------------------------------------------
+st.subheader("Pain")
+pain = q("patient_pain_daily", patient_id=patient_id, start=start, as_of=as_of)
+markers = q("patient_timeline_markers", patient_id=patient_id, start=start, as_of=as_of)
+if pain["nrs"].notna().any():
+    st.plotly_chart(
+        charts.pain_trend(
+            pain, markers, summary.baseline_nrs, nrs_ref, start, as_of, frame.privacy_mode
+        ),
+        width="stretch",
+    )
+    st.caption(
+        f"Daily pain = mean of the day's 'now' and 24-hour-average ratings; worst pain is not "
+        f"averaged in. Meaningful change: {nrs_ref['meaningful_change_text']} ({nrs_ref['source']})."
+    )
+    qualities = q("patient_pain_qualities_weekly", patient_id=patient_id, start=start, as_of=as_of)
+    interference = q("patient_interference_weekly", patient_id=patient_id, start=start, as_of=as_of)
+    if qualities.empty and interference.empty:
+        components.empty_state("No pain qualities or interference recorded in this period.")
+    else:
+        st.plotly_chart(
+            charts.pain_qualities(qualities, interference, start, as_of), width="stretch"
+        )
+else:
+    components.empty_state("No pain ratings in this period.")
+
+# ---- Desensitization and graded tasks ---------------------------------------------------------
+st.subheader("Desensitization ladder")
+ladder = q("patient_desensitization_weekly", patient_id=patient_id, start=start, as_of=as_of)
+if ladder.empty:
+    components.empty_state("No desensitization sessions in this period.")
+else:
+    st.plotly_chart(charts.desensitization_ladder(ladder, start, as_of), width="stretch")
+
+st.subheader("Graded functional tasks")
+tasks = q("patient_functional_tasks", patient_id=patient_id, start=start, as_of=as_of)
+if tasks.empty:
+    components.empty_state("No graded functional tasks in this period.")
+else:
+    st.plotly_chart(charts.functional_tasks(tasks, start, as_of), width="stretch")
+    st.dataframe(
+        q("patient_functional_tasks_latest", patient_id=patient_id, start=start, as_of=as_of),
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
+        column_config={
+            "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
+            "first_time_s": st.column_config.NumberColumn("first time (s)", format="%d"),
+            "latest_time_s": st.column_config.NumberColumn("latest time (s) ↓ better", format="%d"),
+        },
+    )
+
+# ---- Objective measures -----------------------------------------------------------------------
+st.subheader("Objective measures")
+measures = q("patient_objective_measures", patient_id=patient_id, start=start, as_of=as_of)
+if measures.empty:
+    components.empty_state("No grip or range-of-motion measurements in this period.")
+else:
+    left, right = st.columns(2)
+    with left:
+        if (measures["measure"] == "grip").any():
+            st.plotly_chart(charts.grip_strength(measures, start, as_of), width="stretch")
+        else:
+            components.empty_state("No grip measurements in this period.")
+    with right:
+        if (measures["measure"] == "rom").any():
+            st.plotly_chart(charts.range_of_motion(measures, start, as_of), width="stretch")
+        else:
+            components.empty_state("No range-of-motion measurements in this period.")
+
+# ---- Questionnaires ---------------------------------------------------------------------------
+st.subheader("Questionnaires")
+scores = q("patient_assessments", patient_id=patient_id, start=start, as_of=as_of)
+if scores.empty:
+    components.empty_state("No questionnaires scored in this period.")
+else:
+    st.plotly_chart(
+        charts.questionnaires(scores, start, as_of, frame.privacy_mode), width="stretch"
+    )
+
+# ---- Sleep ------------------------------------------------------------------------------------
+st.subheader("Sleep")
+sleep = q("patient_sleep", patient_id=patient_id, start=start, as_of=as_of)
+if sleep.empty:
+    components.empty_state("No sleep diary entries in this period.")
+else:
+    st.plotly_chart(charts.sleep_and_pain(sleep, start, as_of), width="stretch")
+    corr = q(
+        "patient_sleep_pain_correlation", patient_id=patient_id, start=start, as_of=as_of
+    ).iloc[0]
+    if corr.n >= 14 and pd.notna(corr.spearman_rho):
+        st.markdown(
+            f"**Exploratory:** Spearman correlation of a night's sleep quality with the next day's "
+            f"mean pain: ρ = {corr.spearman_rho:+.2f} (n = {int(corr.n)} paired nights). An association "
+            "in one patient's diary, not a cause."
+        )
+    else:
+        st.caption(
+            f"Sleep-pain correlation not shown: {int(corr.n)} paired nights (at least 14 are needed)."
+        )
+
+# ---- Social support and home practice --------------------------------------------------------
+st.subheader("Social support and home practice")
+support = q("patient_social_support", patient_id=patient_id, start=start, as_of=as_of)
+if support.empty:
+    components.empty_state("No social-support records in this period.")
+else:
+    latest = support.iloc[-1]
+    st.markdown(
+        f"Latest ({latest.date:%d %b %Y}): work **{latest.work_status or 'not recorded'}**, "
+        f"workplace accommodation **{latest.accommodation or 'not recorded'}**, caregiver "
+        f"involvement **{latest.caregiver_involvement or 'not recorded'}**"
+        + (f", MSPSS {latest.mspss:g}" if pd.notna(latest.mspss) else "")
+        + (
+            f", caregiver burden ZBI-12 {latest.caregiver_burden_zbi12:g}"
+            if pd.notna(latest.caregiver_burden_zbi12)
+            else ""
+        )
+        + "."
+    )
+    st.plotly_chart(charts.caregiver_and_peer_support(support, start, as_of), width="stretch")
+
+barriers = q("patient_barriers", patient_id=patient_id, as_of=as_of)
+st.markdown("**Barriers** (open first)")
+if barriers.empty:
+    components.empty_state("No barriers recorded.")
+else:
+    st.dataframe(
+        barriers[["kind", "open", "opened", "closed", "owner", "action"]],
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
+        column_config={
+            "opened": st.column_config.DateColumn(format="D MMM YYYY"),
+            "closed": st.column_config.DateColumn(format="D MMM YYYY"),
+        },
+    )
+
+adaptations = privacy.mask_frame(
+    q("patient_adaptations", patient_id=patient_id, as_of=as_of), frame.privacy_mode
+)
+st.markdown("**Environmental adaptations**")
+if adaptations.empty:
+    components.empty_state("No adaptations recommended.")
+else:
+    st.dataframe(
+        adaptations,
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
+        column_config={
+            "recommended_date": st.column_config.DateColumn("recommended", format="D MMM YYYY"),
+            "in_place_date": st.column_config.DateColumn("in place", format="D MMM YYYY"),
+        },
+    )
+
+practice = q("patient_home_practice_weekly", patient_id=patient_id, start=start, as_of=as_of)
+if practice.empty:
+    components.empty_state("No home practice logged in this period.")
+else:
+    threshold = json.loads(rules.params)["adherence_below_pct"]
+    st.plotly_chart(charts.home_practice(practice, threshold, start, as_of), width="stretch")
+
+teach_back = q("patient_teach_back", patient_id=patient_id, as_of=as_of)
+st.markdown("**Teach-back log**")
+if teach_back.empty:
+    components.empty_state("No education sessions recorded.")
+else:
+    st.dataframe(
+        teach_back,
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
+        column_config={
+            "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
+        },
+    )
+
+# ---- Medications ------------------------------------------------------------------------------
+st.subheader("Medications")
+medications = q("patient_medications", patient_id=patient_id, as_of=as_of)
+if medications.empty:
+    components.empty_state("No medications recorded.")
+else:
+    st.dataframe(
+        medications,
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
+        column_config={
+            "start_date": st.column_config.DateColumn("start", format="D MMM YYYY"),
+            "stop_date": st.column_config.DateColumn("stop", format="D MMM YYYY"),
+        },
+    )
+
+# ---- Goals and milestones ---------------------------------------------------------------------
+st.subheader("Goals and milestones")
+reviews = q("patient_goal_reviews", patient_id=patient_id, as_of=as_of)
+gas_t = q("patient_gas_t", patient_id=patient_id, as_of=as_of)
+if reviews.empty:
+    components.empty_state("No goal reviews yet.")
+else:
+    st.plotly_chart(charts.goal_attainment(reviews, gas_t, start, as_of), width="stretch")
+milestones = q("patient_milestones", patient_id=patient_id, as_of=as_of)
+if milestones.empty:
+    components.empty_state("No milestones set.")
+else:
+    st.plotly_chart(charts.milestones(milestones, start, as_of), width="stretch")
+
+# ---- Attendance -------------------------------------------------------------------------------
+st.subheader("Attendance")
+attendance = q("patient_attendance_weekly", patient_id=patient_id, start=start, as_of=as_of)
+if attendance.empty:
+    components.empty_state("No sessions in this period.")
+else:
+    st.plotly_chart(charts.attendance(attendance, start, as_of), width="stretch")

@@ -1,0 +1,151 @@
+-- One row per patient in the set on the as-of date: who they are, their care episode, review
+-- timing, and the since-baseline summary (baseline and current NRS, change, response class by the
+-- NRS reference row; attendance; home-practice adherence; goals on track; latest GAS T-score).
+-- Baseline = mean of the daily values in the first 7 days of care, else the first daily value;
+-- current = mean of the daily values in the 7 days to the as-of date (MEASURES.md). Means are
+-- rounded to 0.1 and percents to 0.1% before they are compared with a threshold.
+-- params: $as_of, $patient_ids (a list of patient ids, or NULL for every patient)
+WITH
+nrs_ref AS (
+    SELECT meaningful_change, meaningful_change_pct, substantial_change_pct
+    FROM instruments WHERE code = 'NRS'
+),
+cohort AS (
+    SELECT *
+    FROM patients
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))
+),
+pain_daily AS (
+    SELECT r.patient_id, CAST(r.ts AS DATE) AS day, avg(r.nrs) AS nrs
+    FROM pain_ratings r
+    SEMI JOIN cohort c ON c.patient_id = r.patient_id
+    WHERE r.context IN ('now', 'avg_24h') AND CAST(r.ts AS DATE) <= $as_of
+    GROUP BY ALL
+),
+pain AS (
+    SELECT
+        c.patient_id,
+        round(coalesce(
+            avg(d.nrs) FILTER (WHERE d.day BETWEEN c.start_date AND c.start_date + 6),
+            arg_min(d.nrs, d.day)
+        ), 1) AS baseline_nrs,
+        round(avg(d.nrs) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of), 1) AS current_nrs,
+        count(d.day) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of) AS current_days,
+        max(d.day) AS last_pain_date
+    FROM cohort c
+    LEFT JOIN pain_daily d USING (patient_id)
+    GROUP BY ALL
+),
+change AS (
+    SELECT *,
+        round(current_nrs - baseline_nrs, 1) AS change_points,
+        round(100 * (current_nrs - baseline_nrs) / nullif(baseline_nrs, 0), 1) AS change_pct
+    FROM pain
+),
+attendance AS (
+    SELECT s.patient_id,
+        count(*) FILTER (WHERE s.status = 'attended') AS sessions_attended,
+        count(*) FILTER (WHERE s.status = 'dna') AS sessions_dna,
+        count(*) FILTER (WHERE s.status = 'cancelled_patient') AS sessions_cancelled_patient,
+        count(*) FILTER (WHERE s.status = 'cancelled_clinic') AS sessions_cancelled_clinic,
+        max(CAST(s.ts AS DATE)) FILTER (WHERE s.status = 'attended') AS last_session_date
+    FROM sessions s
+    SEMI JOIN cohort c ON c.patient_id = s.patient_id
+    WHERE CAST(s.ts AS DATE) <= $as_of
+    GROUP BY s.patient_id
+),
+practice AS (
+    SELECT h.patient_id,
+        sum(h.prescribed_min) AS practice_prescribed_min,
+        sum(coalesce(h.completed_min, 0)) AS practice_completed_min
+    FROM home_practice h
+    SEMI JOIN cohort c ON c.patient_id = h.patient_id
+    WHERE h.prescribed_min > 0 AND h.date <= $as_of
+    GROUP BY h.patient_id
+),
+goal_latest AS (
+    SELECT g.patient_id, g.goal_id, arg_max(r.attainment, r.date) AS attainment,
+        coalesce(any_value(g.importance), 1) * coalesce(any_value(g.difficulty), 1) AS w,
+        max(r.date) AS reviewed
+    FROM goals g
+    SEMI JOIN cohort c ON c.patient_id = g.patient_id
+    JOIN goal_reviews r ON r.goal_id = g.goal_id AND r.date <= $as_of
+    GROUP BY ALL
+),
+goal_status AS (
+    SELECT g.patient_id,
+        count(*) AS goals,
+        count(gl.goal_id) AS goals_reviewed,
+        count(*) FILTER (WHERE gl.attainment >= 0) AS goals_on_track,
+        max(gl.reviewed) AS last_goal_review
+    FROM goals g
+    SEMI JOIN cohort c ON c.patient_id = g.patient_id
+    LEFT JOIN goal_latest gl USING (goal_id)
+    WHERE g.set_date <= $as_of
+    GROUP BY g.patient_id
+),
+gas AS (  -- T-score over each goal's latest attainment (weights importance * difficulty, 1 if not given)
+    SELECT patient_id,
+        round(50 + 10 * sum(w * attainment) / nullif(sqrt(0.7 * sum(w * w) + 0.3 * sum(w) * sum(w)), 0), 1) AS gas_t
+    FROM goal_latest GROUP BY patient_id
+)
+SELECT
+    c.patient_id,
+    c.name,
+    c.birth_year,
+    c.sex,
+    c.condition,
+    c.condition_code,
+    c.affected_region,
+    c.side,
+    c.site,
+    c.status,
+    c.start_date,
+    c.discharge_date,
+    c.start_date <= $as_of AND coalesce(c.discharge_date > $as_of, c.status IN ('active', 'on_hold'))
+        AS in_care,
+    coalesce(c.review_interval_days, 28) AS review_interval_days,
+    c.primary_clinician_id,
+    cl.name AS primary_clinician,
+    cl.discipline AS primary_clinician_discipline,
+    round(date_diff('day', c.start_date, $as_of) / 7.0, 1) AS weeks_in_care,
+    coalesce(gs.last_goal_review, c.start_date) AS last_review,
+    coalesce(gs.last_goal_review, c.start_date) + coalesce(c.review_interval_days, 28) AS next_review_due,
+    ch.baseline_nrs,
+    ch.current_nrs,
+    ch.current_days,
+    ch.last_pain_date,
+    ch.change_points,
+    ch.change_pct,
+    CASE
+        WHEN ch.current_nrs IS NULL OR ch.baseline_nrs IS NULL THEN NULL
+        WHEN ch.change_pct <= -ref.substantial_change_pct THEN 'substantial'
+        WHEN ch.change_points <= -ref.meaningful_change OR ch.change_pct <= -ref.meaningful_change_pct
+            THEN 'meaningful'
+        ELSE 'not yet'
+    END AS pain_response,
+    coalesce(a.sessions_attended, 0) AS sessions_attended,
+    coalesce(a.sessions_dna, 0) AS sessions_dna,
+    coalesce(a.sessions_cancelled_patient, 0) AS sessions_cancelled_patient,
+    coalesce(a.sessions_cancelled_clinic, 0) AS sessions_cancelled_clinic,
+    a.last_session_date,
+    round(100.0 * a.sessions_attended
+        / nullif(a.sessions_attended + a.sessions_dna + a.sessions_cancelled_patient, 0), 1)
+        AS attendance_pct,
+    pr.practice_prescribed_min,
+    pr.practice_completed_min,
+    round(100.0 * pr.practice_completed_min / nullif(pr.practice_prescribed_min, 0), 1)
+        AS adherence_pct,
+    coalesce(gs.goals, 0) AS goals,
+    coalesce(gs.goals_reviewed, 0) AS goals_reviewed,
+    coalesce(gs.goals_on_track, 0) AS goals_on_track,
+    gas.gas_t
+FROM cohort c
+CROSS JOIN nrs_ref ref
+LEFT JOIN clinicians cl ON cl.clinician_id = c.primary_clinician_id
+LEFT JOIN change ch USING (patient_id)
+LEFT JOIN attendance a USING (patient_id)
+LEFT JOIN practice pr USING (patient_id)
+LEFT JOIN goal_status gs USING (patient_id)
+LEFT JOIN gas USING (patient_id)
+ORDER BY c.patient_id

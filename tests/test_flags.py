@@ -1,0 +1,252 @@
+"""Every flag rule of MEASURES.md at its boundaries, on a store crafted in the test.
+
+Each case writes two patients: one just at the threshold (the flag fires) and one just short of
+it (it does not). The query runs once for the whole store, as the meeting agenda will run it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import queries
+from dashboard import store
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+def day(n: int) -> dt.date:
+    """The as-of date minus n days."""
+    return AS_OF - dt.timedelta(days=n)
+
+
+def at10(n: int) -> dt.datetime:
+    return dt.datetime.combine(day(n), dt.time(10))
+
+
+def patient(pid: str, start_days_ago: int = 100, status: str = "active") -> dict:
+    return {"patients": [dict(patient_id=pid, name=f"Test {pid}", condition="Neuropathic pain",
+                              start_date=day(start_days_ago), status=status,
+                              primary_clinician_id="C1", review_interval_days=28)]}  # fmt: skip
+
+
+def pain(pid: str, values_by_day: dict[int, float]) -> list[dict]:
+    return [
+        dict(patient_id=pid, ts=at10(n), nrs=v, context="now") for n, v in values_by_day.items()
+    ]
+
+
+def daily(first: int, last: int, value: float) -> dict[int, float]:
+    """The same pain every day from `first` days ago to `last` days ago."""
+    return {n: value for n in range(last, first + 1)}
+
+
+def score(pid, n, instrument, total, item9=None):
+    return dict(patient_id=pid, date=day(n), instrument=instrument, total=total, item9=item9)
+
+
+def flare(pid, previous, recent):
+    return {"pain_ratings": pain(pid, {**daily(20, 7, previous), **daily(6, 0, recent)})}
+
+
+def progress(pid, start, baseline, current):
+    rows = {**daily(start, start - 6, baseline), **daily(6, 0, current)}
+    return {**patient(pid, start), "pain_ratings": pain(pid, rows)}
+
+
+def sleep(pid, previous, recent, minutes=(420, 420)):
+    return {"sleep_diary": [
+        dict(patient_id=pid, date=day(n), quality=previous if n >= 14 else recent,
+             total_sleep_min=minutes[0] if n >= 14 else minutes[1])
+        for n in range(0, 28)
+    ]}  # fmt: skip
+
+
+def ladder(pid, previous_level, recent_level, areas=(None, None)):
+    rows = [
+        dict(session_id=f"{pid}-S1", patient_id=pid, date=day(20), modality="light_touch",
+             level=previous_level, tolerated=True, allodynia_area_cm2=areas[0]),
+        dict(session_id=f"{pid}-S2", patient_id=pid, date=day(3), modality="light_touch",
+             level=recent_level, tolerated=True, allodynia_area_cm2=areas[1]),
+    ]  # fmt: skip
+    return {"desensitization": rows}
+
+
+def sessions(pid, dna_days):
+    return {"sessions": [dict(session_id=f"{pid}-S{n}", patient_id=pid, ts=at10(n), status="dna")
+                         for n in dna_days]}  # fmt: skip
+
+
+def practice(pid, prescribed, completed):
+    return {"home_practice": [dict(patient_id=pid, date=day(2), activity="exercise",
+                                   prescribed_min=prescribed, completed_min=completed)]}  # fmt: skip
+
+
+def goals(pid, review_days_ago, attainment=0):
+    return {
+        "goals": [dict(goal_id=f"{pid}-G1", patient_id=pid, domain="function", description="walk",
+                       set_date=day(60))],
+        "goal_reviews": [dict(goal_id=f"{pid}-G1", date=day(review_days_ago), attainment=attainment)],
+    }  # fmt: skip
+
+
+def medication(pid, change_days_ago, ome=None, drug_class="gabapentinoid"):
+    return {"medications": [dict(patient_id=pid, drug="Drug", drug_class=drug_class,
+                                 start_date=day(change_days_ago), change="start",
+                                 ome_mg_day=ome)]}  # fmt: skip
+
+
+def barrier(pid, closed_days_ago=None):
+    return {"barriers": [dict(barrier_id=f"{pid}-B1", patient_id=pid, kind="caregiver_burnout",
+                              opened=day(40),
+                              closed=None if closed_days_ago is None else day(closed_days_ago))]}  # fmt: skip
+
+
+# (flag, what fires, what just does not): each a function of the patient id
+CASES = {
+    "safety item 9 = 1 vs 0": ("safety",
+        lambda p: {"assessments": [score(p, 3, "PHQ9", 8, item9=1)]},
+        lambda p: {"assessments": [score(p, 9, "PHQ9", 8, item9=1), score(p, 3, "PHQ9", 8, item9=0)]}),
+    "flare +2.0 vs +1.9 points": ("pain_flare", lambda p: flare(p, 7.0, 9.0), lambda p: flare(p, 7.0, 8.9)),
+    "flare +30% vs +28%": ("pain_flare", lambda p: flare(p, 5.0, 6.5), lambda p: flare(p, 5.0, 6.4)),
+    "no progress: -28% vs -30.0% (8 weeks)": ("no_progress",
+        lambda p: progress(p, 56, 5.0, 3.6), lambda p: progress(p, 56, 5.0, 3.5)),
+    "no progress: 8 vs 7 weeks in care": ("no_progress",
+        lambda p: progress(p, 56, 5.0, 5.0), lambda p: progress(p, 55, 5.0, 5.0)),
+    "no progress: -1.9 vs -2.0 points": ("no_progress",
+        lambda p: progress(p, 70, 9.0, 7.1), lambda p: progress(p, 70, 9.0, 7.0)),
+    "mood: PHQ-9 15 vs 14": ("mood",
+        lambda p: {"assessments": [score(p, 1, "PHQ9", 15)]},
+        lambda p: {"assessments": [score(p, 1, "PHQ9", 14)]}),
+    "mood: PHQ-9 up 5 vs 4": ("mood",
+        lambda p: {"assessments": [score(p, 30, "PHQ9", 5), score(p, 1, "PHQ9", 10)]},
+        lambda p: {"assessments": [score(p, 30, "PHQ9", 6), score(p, 1, "PHQ9", 10)]}),
+    "mood: GAD-7 15 vs 14": ("mood",
+        lambda p: {"assessments": [score(p, 1, "GAD7", 15)]},
+        lambda p: {"assessments": [score(p, 1, "GAD7", 14)]}),
+    "catastrophizing: PCS 30 vs 29": ("catastrophizing",
+        lambda p: {"assessments": [score(p, 1, "PCS", 30)]},
+        lambda p: {"assessments": [score(p, 1, "PCS", 29)]}),
+    "self-efficacy: PSEQ 19 vs 20": ("low_self_efficacy",
+        lambda p: {"assessments": [score(p, 1, "PSEQ", 19)]},
+        lambda p: {"assessments": [score(p, 1, "PSEQ", 20)]}),
+    "sleep quality down 2.0 vs 1.9": ("sleep_decline", lambda p: sleep(p, 7.0, 5.0), lambda p: sleep(p, 7.0, 5.1)),
+    "sleep down 60 vs 59 min": ("sleep_decline",
+        lambda p: sleep(p, 6, 6, (420, 360)), lambda p: sleep(p, 6, 6, (420, 361))),
+    "sleep: ISI 15 vs 14": ("sleep_decline",
+        lambda p: {"assessments": [score(p, 1, "ISI", 15)]},
+        lambda p: {"assessments": [score(p, 1, "ISI", 14)]}),
+    "desensitization: 2 vs 1 levels down": ("desensitization_setback",
+        lambda p: ladder(p, 5, 3), lambda p: ladder(p, 5, 4)),
+    "allodynia area +25% vs +24%": ("desensitization_setback",
+        lambda p: ladder(p, 5, 5, (100.0, 125.0)), lambda p: ladder(p, 5, 5, (100.0, 124.0))),
+    "missed sessions: 2 vs 1 DNA in 28 days": ("missed_sessions",
+        lambda p: sessions(p, [27, 0]), lambda p: sessions(p, [28, 0])),
+    "home practice 49% vs 50%": ("low_home_practice",
+        lambda p: practice(p, 100, 49), lambda p: practice(p, 100, 50)),
+    "stalled goals: 29 vs 28 days": ("stalled_goals", lambda p: goals(p, 29), lambda p: goals(p, 28)),
+    "stalled goals: GAS T 40 vs 50": ("stalled_goals", lambda p: goals(p, 3, -1), lambda p: goals(p, 3, 0)),
+    "caregiver: ZBI-12 21 vs 20": ("caregiver_strain",
+        lambda p: {"assessments": [score(p, 1, "ZBI12", 21)]},
+        lambda p: {"assessments": [score(p, 1, "ZBI12", 20)]}),
+    "caregiver: burnout barrier open vs closed": ("caregiver_strain",
+        lambda p: barrier(p), lambda p: barrier(p, closed_days_ago=2)),
+    "medication change 13 vs 14 days ago": ("medication_change",
+        lambda p: medication(p, 13), lambda p: medication(p, 14)),
+    "opioid OME 50 vs 49": ("medication_change",
+        lambda p: medication(p, 60, 50, "opioid"), lambda p: medication(p, 60, 49, "opioid")),
+    "stale: last rating 14 vs 13 days ago": ("stale_data",
+        lambda p: {"pain_ratings": pain(p, {14: 5.0})}, lambda p: {"pain_ratings": pain(p, {13: 5.0})}),
+}  # fmt: skip
+
+
+def insert(cur, rows_by_table: dict[str, list[dict]]) -> None:
+    for table, rows in rows_by_table.items():
+        for row in rows:
+            cols = list(row)
+            cur.execute(
+                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                [row[c] for c in cols],
+            )
+
+
+@pytest.fixture(scope="module")
+def crafted(tmp_path_factory):
+    """A store with two patients per case: '<n>-fires' and '<n>-quiet'."""
+    st = store.open_store(tmp_path_factory.mktemp("flags") / "flags.duckdb")
+    with st.write() as cur:
+        insert(
+            cur, {"clinicians": [dict(clinician_id="C1", name="Test Clinician", discipline="PT")]}
+        )
+        for n, (_flag, fires, quiet) in enumerate(CASES.values()):
+            for pid, make in ((f"{n:02d}-fires", fires), (f"{n:02d}-quiet", quiet)):
+                rows = make(pid)
+                if "patients" not in rows:
+                    rows = {**patient(pid), **rows}
+                if "pain_ratings" not in rows:  # recent data, so only the stale case is stale
+                    rows["pain_ratings"] = pain(pid, {1: 5.0})
+                insert(cur, rows)
+    cur = st.cursor()
+    flags = queries.run(cur, "patient_flags", as_of=AS_OF, patient_ids=None)
+    yield flags
+    st.close()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_flag_fires_at_the_threshold_and_not_just_below(crafted, case):
+    n = list(CASES).index(case)
+    flag = CASES[case][0]
+    fired = set(crafted[crafted["flag"] == flag]["patient_id"])
+    assert f"{n:02d}-fires" in fired
+    assert f"{n:02d}-quiet" not in fired
+
+
+def test_each_flag_names_its_rule_level_and_values(crafted):
+    flare = crafted[(crafted["patient_id"] == "01-fires") & (crafted["flag"] == "pain_flare")].iloc[
+        0
+    ]
+    assert flare.level == "review"
+    assert flare.rule.startswith("7-day mean NRS up >= 2 points")
+    assert json.loads(flare.evidence) == {
+        "recent_mean": 9.0, "previous_mean": 7.0, "rise_points": 2.0, "rise_pct": 28.6
+    }  # fmt: skip
+    assert flare.reason == "7-day mean 9.0 vs 7.0 over the previous 14 days (+2.0 points, +29%)"
+    safety = crafted[crafted["flag"] == "safety"].iloc[0]
+    assert (safety.level, json.loads(safety.evidence)["item9"]) == ("urgent", 1)
+    dna = crafted[crafted["flag"] == "missed_sessions"].iloc[0]
+    assert json.loads(dna.evidence)["dna"] == 2
+
+
+def test_thresholds_come_from_the_reference_table(tmp_path):
+    """A team that tunes a rule in flag_rules changes what fires, with no code change."""
+    st = store.open_store(tmp_path / "tuned.duckdb")
+    with st.write() as cur:
+        insert(cur, {**patient("P1"), "assessments": [score("P1", 1, "PCS", 26)],
+                     "pain_ratings": pain("P1", {1: 5.0})})  # fmt: skip
+    cur = st.cursor()
+    assert "catastrophizing" not in set(
+        queries.run(cur, "patient_flags", as_of=AS_OF, patient_ids=["P1"])["flag"]
+    )
+    with st.write() as w:
+        w.execute(
+            "UPDATE flag_rules SET params = '{\"pcs_at_least\": 25}' WHERE code = 'catastrophizing'"
+        )
+    fired = queries.run(cur, "patient_flags", as_of=AS_OF, patient_ids=["P1"])
+    assert fired[fired["flag"] == "catastrophizing"]["reason"].tolist() == [
+        f"PCS 26 on {day(1):%d %b %Y} (>= 25)"
+    ]
+    st.close()
+
+
+def test_one_patient_or_all_give_the_same_flags(sample_db):
+    st = store.open_store(sample_db)
+    cur = st.cursor()
+    everyone = queries.run(cur, "patient_flags", as_of=dt.date(2026, 11, 20), patient_ids=None)
+    one = queries.run(cur, "patient_flags", as_of=dt.date(2026, 11, 20), patient_ids=["P0006"])
+    st.close()
+    assert one["flag"].tolist() == everyone[everyone["patient_id"] == "P0006"]["flag"].tolist()
+    assert "safety" in one["flag"].tolist()
+    # Discharged and not-yet-started patients are not flagged.
+    assert "P0001" not in set(everyone["patient_id"])  # discharged 2026-11-07

@@ -1,0 +1,194 @@
+"""The patient progress review through AppTest, on the sample store: numbers checked by hand."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import defaultdict
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import store
+from tests.conftest import AS_OF, ROOT, SAMPLE_DATA
+from tests.test_app import metrics
+
+APP = str(ROOT / "dashboard" / "app.py")
+PATIENT = "P0006"  # Finley Example: PHQ-9 item 9 > 0 in the sample data
+
+
+def hand_summary(patient_id: str) -> dict:
+    """Baseline and current NRS computed here from the CSV, as MEASURES.md defines them."""
+    with open(SAMPLE_DATA / "patients.csv", encoding="utf-8") as fh:
+        start = dt.date.fromisoformat(
+            next(r for r in csv.DictReader(fh) if r["patient_id"] == patient_id)["start_date"]
+        )
+    by_day = defaultdict(list)
+    with open(SAMPLE_DATA / "pain_ratings.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["patient_id"] == patient_id and r["context"] in ("now", "avg_24h"):
+                by_day[dt.date.fromisoformat(r["ts"][:10])].append(float(r["nrs"]))
+    daily = {d: sum(v) / len(v) for d, v in by_day.items() if d <= AS_OF}
+
+    def mean(first, last):
+        values = [v for d, v in daily.items() if first <= d <= last]
+        return sum(values) / len(values)
+
+    baseline = round(mean(start, start + dt.timedelta(days=6)), 1)
+    current = round(mean(AS_OF - dt.timedelta(days=6), AS_OF), 1)
+    change = round(current - baseline, 1)
+    pct = round(100 * (current - baseline) / baseline, 1)
+    return {"baseline": baseline, "current": current, "change": change, "pct": pct, "start": start}
+
+
+@pytest.fixture
+def page(sample_db, monkeypatch):
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+
+    def open_patient(patient_id: str | None = PATIENT, privacy: bool = False) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        if patient_id:
+            at.query_params["patient"] = patient_id
+        at.run()
+        if privacy:
+            at.sidebar.toggle(key="privacy_mode").set_value(True).run()
+        at.switch_page("../pages/patient.py").run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_patient
+
+
+def charts(at) -> dict[str, dict]:
+    """Each Plotly chart on the page as its figure JSON, by title."""
+    out = {}
+    for el in at.get("plotly_chart"):
+        fig = json.loads(el.proto.spec)
+        out[fig["layout"]["title"]["text"]] = fig
+    return out
+
+
+def test_deep_link_selects_the_patient_and_the_summary_matches_a_hand_computation(page):
+    at = page(PATIENT)
+    assert at.selectbox(key="patient_pick").value == PATIENT
+    assert at.header[0].value == "Finley Example (P0006)"
+    hand = hand_summary(PATIENT)
+    shown = metrics(at)
+    assert shown["Baseline NRS"] == f"{hand['baseline']:.1f}"
+    assert shown["Current NRS"] == f"{hand['current']:.1f}"
+    assert shown["Change from baseline"] == f"{hand['pct']:+.1f}%"
+    expected = "substantial" if hand["pct"] <= -50 else (
+        "meaningful" if hand["change"] <= -2 or hand["pct"] <= -30 else "not yet")  # fmt: skip
+    assert shown["Pain response"] == expected
+    weeks = (AS_OF - hand["start"]).days / 7
+    assert shown["Weeks in care"] == f"{weeks:.1f}"
+
+
+def test_flags_are_shown_with_their_reasons_urgent_first(page):
+    with open(SAMPLE_DATA / "assessments.csv", encoding="utf-8") as fh:
+        phq9 = [r for r in csv.DictReader(fh) if r["patient_id"] == PATIENT and r["item9"]]
+    latest = max(phq9, key=lambda r: r["date"])
+    when = dt.date.fromisoformat(latest["date"])
+    at = page(PATIENT)
+    assert at.error[0].value.startswith(
+        f"**Safety** (urgent): PHQ-9 item 9 = {latest['item9']} on {when:%d %b %Y} (above 0)"
+    )
+    assert any("**Catastrophizing** (review): PCS 30" in w.value for w in at.warning)
+
+
+def test_pain_chart_carries_its_traces_baseline_and_meaningful_band(page):
+    at = page(PATIENT)
+    figs = charts(at)
+    pain = figs["Pain intensity"]
+    names = [t.get("name", "") for t in pain["data"]]
+    hand = hand_summary(PATIENT)
+    threshold = round(max(hand["baseline"] - 2, hand["baseline"] * 0.7), 1)
+    assert "Daily pain" in names and "7-day mean" in names
+    assert f"Baseline {hand['baseline']:.1f}" in names
+    band = next(t for t in pain["data"] if t.get("name", "").startswith("Meaningful reduction"))
+    assert band["fill"] == "toself" and max(band["y"]) == threshold
+    assert "Farrar" in band["hovertext"]
+    # Sessions, medication changes and events sit on their own lanes below.
+    lanes = {t["y"][0] for t in pain["data"] if t.get("yaxis") == "y2"}
+    assert lanes == {"Sessions", "Medication", "Events"}
+    # Every time-series chart shares the period's x range.
+    start = dt.datetime.combine(hand["start"], dt.time()) - dt.timedelta(hours=12)
+    for title in (
+        "Pain intensity",
+        "Sleep and next-day pain",
+        "Attendance",
+        "Home practice by week",
+    ):
+        assert figs[title]["layout"]["xaxis"]["range"][0].startswith(start.isoformat()[:16])
+
+
+def test_questionnaires_shade_the_reference_bands_and_mark_item_9(page):
+    at = page(PATIENT)
+    q = charts(at)[
+        "Questionnaires (shaded: reference bands; dashed green: meaningful change from the first score)"
+    ]
+    bands = [t["name"] for t in q["data"] if t.get("fill") == "toself"]
+    assert {"PHQ9 band moderately severe", "PHQ9 band severe", "ISI band moderate"} <= set(bands)
+    assert any(t.get("name") == "PHQ-9 item 9 > 0" for t in q["data"])
+
+
+def test_privacy_mode_removes_the_name_and_the_item_9_value_everywhere(page):
+    at = page(PATIENT, privacy=True)
+    assert at.header[0].value == "F.E. ·0006"
+    assert at.error[0].value == "**Safety** (urgent): safety flag: see record"
+    everything = " ".join(
+        [str(e.value) for kind in ("markdown", "caption", "error", "warning", "info", "header",
+                                   "metric", "selectbox") for e in getattr(at, kind)]
+        + [el.proto.spec for el in at.get("plotly_chart")]
+        + [df.value.to_csv() for df in at.dataframe]
+    )  # fmt: skip
+    assert "Finley" not in everything
+    assert "item 9 =" not in everything and "item9" not in everything
+    assert "born" not in everything
+
+
+def test_a_patient_without_data_gets_one_line_per_domain(page, sample_db):
+    st_ = store.open_store(sample_db)
+    with st_.write() as cur:
+        cur.execute(
+            "INSERT INTO patients (patient_id, name, condition, start_date, status) "
+            "VALUES ('P9000', 'New Example', 'Post-herpetic neuralgia', DATE '2026-11-01', 'active')"
+        )
+    st_.close()
+    at = page("P9000")
+    assert not at.get("plotly_chart")
+    lines = {c.value for c in at.caption}
+    for text in (
+        "No pain ratings in this period.",
+        "No desensitization sessions in this period.",
+        "No graded functional tasks in this period.",
+        "No grip or range-of-motion measurements in this period.",
+        "No questionnaires scored in this period.",
+        "No sleep diary entries in this period.",
+        "No social-support records in this period.",
+        "No home practice logged in this period.",
+        "No goal reviews yet.",
+        "No sessions in this period.",
+    ):
+        assert text in lines, text
+    assert metrics(at)["Baseline NRS"] == "none"
+
+
+def test_previous_and_next_step_through_the_clinicians_caseload(page):
+    at = page(PATIENT)
+    caption = next(c.value for c in at.caption if "caseload in care" in c.value)
+    position = int(caption.split(" of ")[0])
+    [b for b in at.button if b.label == "Next"][0].click().run()
+    assert not at.exception
+    moved = at.selectbox(key="patient_pick").value
+    caption = next(c.value for c in at.caption if "caseload in care" in c.value)
+    assert moved != PATIENT and caption.startswith(f"{position + 1} of ")
+    [b for b in at.button if b.label == "Previous"][0].click().run()
+    assert at.selectbox(key="patient_pick").value == PATIENT
+
+
+def test_an_unknown_patient_in_the_link_is_named(page):
+    at = page("P9999")
+    assert any("There is no patient 'P9999'" in w.value for w in at.warning)
