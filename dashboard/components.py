@@ -217,24 +217,20 @@ def patient_picker(patients: pd.DataFrame, privacy_mode: bool) -> str:
         caseload[position + 1] if position is not None and position + 1 < len(caseload) else None
     )
     who = row.primary_clinician or "no primary clinician"
-    prev_col.button(
-        "Previous",
-        icon=":material/arrow_back:",
-        disabled=previous is None,
-        on_click=_step_patient,
-        args=(previous,),
-        help=f"Previous patient in {who}'s caseload",
-        width="stretch",
+    steps = (
+        (prev_col, "Previous", ":material/arrow_back:", previous),
+        (next_col, "Next", ":material/arrow_forward:", following),
     )
-    next_col.button(
-        "Next",
-        icon=":material/arrow_forward:",
-        disabled=following is None,
-        on_click=_step_patient,
-        args=(following,),
-        help=f"Next patient in {who}'s caseload",
-        width="stretch",
-    )
+    for column, label, icon, target in steps:
+        column.button(
+            label,
+            icon=icon,
+            disabled=target is None,
+            on_click=_step_patient,
+            args=(target,),
+            help=f"{label} patient in {who}'s caseload",
+            width="stretch",
+        )
     if position is not None:
         st.caption(f"{position + 1} of {len(caseload)} in {who}'s caseload in care")
     return patient_id
