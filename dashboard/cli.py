@@ -223,7 +223,11 @@ def cmd_report(args) -> int:
         report.record_export(st_, built, args.format, actor="cli")
     finally:
         st_.close()
-    out = args.out or ("-" if args.format == "json" else report.file_name(built, args.format))
+    out = args.out or (
+        "-"
+        if args.format == "json"
+        else report.file_name(built.patient_id, as_of, built.privacy_mode, args.format)
+    )
     if out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

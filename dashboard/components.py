@@ -285,23 +285,18 @@ def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:
 
         return produce
 
-    suffix = f"{patient_id}{'-private' if frame.privacy_mode else ''}-{frame.as_of.isoformat()}"
-    pdf, page, _ = st.columns([1, 1, 3])
-    pdf.download_button(
-        "Progress report (PDF)",
-        data=make("pdf"),
-        file_name=f"progress-report-{suffix}.pdf",
-        mime="application/pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
-        help="One to three pages for the record: header, since-baseline summary, flags, key "
-        "charts, goals, milestones, open barriers. Masked when privacy mode is on.",
+    kinds = (
+        ("pdf", "application/pdf", ":material/picture_as_pdf:"),
+        ("html", "text/html", ":material/description:"),
     )
-    page.download_button(
-        "Progress report (HTML)",
-        data=make("html"),
-        file_name=f"progress-report-{suffix}.html",
-        mime="text/html",
-        icon=":material/description:",
-        on_click="ignore",
-    )
+    for column, (fmt, mime, icon) in zip(st.columns([1, 1, 3]), kinds, strict=False):
+        column.download_button(
+            f"Progress report ({fmt.upper()})",
+            data=make(fmt),
+            file_name=report.file_name(patient_id, frame.as_of, frame.privacy_mode, fmt),
+            mime=mime,
+            icon=icon,
+            on_click="ignore",
+            help="For the record: header, since-baseline summary, flags, key charts, goals, "
+            "milestones, open barriers. Masked when privacy mode is on.",
+        )

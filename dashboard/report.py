@@ -433,9 +433,10 @@ def render(report: ProgressReport, fmt: str) -> bytes:
     raise ReportError(f"Unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}.")
 
 
-def file_name(report: ProgressReport, fmt: str) -> str:
-    who = report.patient_id if not report.privacy_mode else report.patient_id + "-private"
-    return f"progress-report-{who}-{report.as_of.isoformat()}.{fmt}"
+def file_name(patient_id: str, as_of: dt.date, privacy_mode: bool, fmt: str) -> str:
+    """'progress-report-P0006-private-2026-11-20.pdf': the id only, never the name."""
+    who = patient_id + ("-private" if privacy_mode else "")
+    return f"progress-report-{who}-{as_of.isoformat()}.{fmt}"
 
 
 def record_export(st_: store.Store, report: ProgressReport, fmt: str, actor: str) -> None:

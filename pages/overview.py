@@ -23,6 +23,8 @@ cols[3].metric(
 
 st.subheader("What is here")
 st.markdown(
+    "- **Patient**: one patient's progress review on one time axis, flags with their reasons, "
+    "and the printable progress report.\n"
     "- **Data**: what the store holds, import batches, patients without recent data, "
     "importing files, and the data dictionary."
 )
