@@ -602,6 +602,55 @@ APP_TABLES: tuple[Table, ...] = (
         "Who viewed or exported which patient, when; privacy-mode changes.",
         "Written by the app",
     ),
+    Table(
+        "review_meetings",
+        ("meeting_id",),
+        (
+            C("meeting_id", "id", required=True, description="The meeting day, 2026-11-20"),
+            C("meeting_date", "date", required=True, description="The as-of date of its agenda"),
+            C("attendees", "list", description="clinician_ids of those present"),
+            C("minutes_per_patient", "int", min=1, max=60, description="Planned time a patient"),
+            C("created_at", "timestamp", required=True),
+            C("started_at", "timestamp", description="When the agenda was fixed (presenting)"),
+            C("updated_at", "timestamp"),
+        ),
+        "One weekly MDT meeting: the day, who attended, the planned minutes per patient.",
+        "Written by the app",
+    ),
+    Table(
+        "review_items",
+        ("item_id",),
+        (
+            C("item_id", "id", required=True),
+            C("meeting_id", "id", required=True, ref="review_meetings.meeting_id"),
+            C("patient_id", "id", required=True, ref="patients.patient_id"),
+            C(
+                "kind",
+                "enum",
+                required=True,
+                values=("agenda", "added", "discussed", "note", "action", "reviewed"),
+                description="agenda: the order fixed at the start; added: put on by hand; "
+                "discussed: time spent; note: a decision; action: an action item; "
+                "reviewed: marked reviewed (sets the last review date)",
+            ),
+            C("position", "int", description="Place in the agenda (agenda rows)"),
+            C("reason", "text", description="Why on the agenda (agenda and added rows)"),
+            C("note", "text", private=True, description="Decision note; hidden in privacy mode"),
+            C("action", "text", description="What is to be done (action rows)"),
+            C("owner_clinician_id", "id", ref="clinicians.clinician_id"),
+            C("due_date", "date"),
+            C("status", "enum", values=("open", "done", "cancelled")),
+            C("seconds", "int", min=0, description="Time spent on the patient (discussed rows)"),
+            C("created_at", "timestamp", required=True),
+            C("created_by", "text"),
+            C("updated_at", "timestamp"),
+            C("updated_by", "text"),
+            C("version", "int", required=True, description="Bumped on every change of the row"),
+        ),
+        "What the meeting did per patient: the agenda as reviewed, decisions, action items "
+        "with owner, due date and status, and 'marked reviewed'.",
+        "Written by the app",
+    ),
 )
 
 

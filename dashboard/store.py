@@ -19,7 +19,7 @@ import duckdb
 
 from dashboard import measures, schema
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # The project's own data folder, whatever the current folder is, so the CLI and the dashboard
 # always mean the same store.
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "mdt.duckdb"
@@ -49,8 +49,14 @@ def inbox_dir(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".inbox")
 
 
+def _add_review_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """1 -> 2: the MDT meeting's tables (review_meetings, review_items)."""
+    for name in ("review_meetings", "review_items"):
+        cur.execute(schema.create_table_sql(schema.ALL_TABLES[name]))
+
+
 # Migrations from version N to N+1, applied in order inside one transaction.
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _add_review_tables}
 
 
 class Store:

@@ -56,14 +56,14 @@ with st.container(border=True):
         "Weeks in care", f"{summary.weeks_in_care:.1f}", help="(as-of date - start of care) / 7"
     )
     cols[1].metric("Review interval", f"{summary.review_interval_days} days")
-    due = summary.next_review_due.date()
-    overdue = (as_of - due).days
+    overdue = summary.days_overdue
     cols[2].metric(
         "Next review due",
-        f"{due:%d %b %Y}",
+        f"{summary.next_review_due:%d %b %Y}",
         delta=f"{overdue} days overdue" if overdue > 0 else None,
         delta_color="inverse",
-        help=f"Last review {summary.last_review:%d %b %Y} (latest goal review, or the start of care)",
+        help=f"Last review {summary.last_review:%d %b %Y} ({summary.last_review_kind}; a goal "
+        "review or 'mark reviewed' in an MDT meeting counts, else the start of care)",
     )
     if not summary.in_care:
         st.caption("Not in care on the as-of date: flags are computed for patients in care.")

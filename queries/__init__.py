@@ -17,12 +17,18 @@ HERE = Path(__file__).resolve().parent
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+_INCLUDE = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
+
+
 @functools.cache
 def sql(name: str) -> str:
-    """The text of queries/<name>.sql."""
+    """The text of queries/<name>.sql, with each `{{ other }}` replaced by the text of
+    queries/other.sql as a subquery, so one question can build on another's answer (the agenda
+    on the flags) in one statement; the included query's parameters become this one's."""
     if not _NAME.match(name):
         raise ValueError(f"not a query name: {name!r}")
-    return (HERE / f"{name}.sql").read_text(encoding="utf-8")
+    text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
+    return _INCLUDE.sub(lambda m: f"(\n{sql(m.group(1))}\n)", text)
 
 
 def params_of(name: str) -> set[str]:

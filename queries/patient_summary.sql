@@ -1,5 +1,6 @@
 -- One row per patient in the set on the as-of date: who they are, their care episode, review
--- timing, and the since-baseline summary (baseline and current NRS, change, response class by the
+-- timing (last review = the latest goal review or MDT 'mark reviewed', else the start of care),
+-- and the since-baseline summary (baseline and current NRS, change, response class by the
 -- NRS reference row; attendance; home-practice adherence; goals on track; latest GAS T-score).
 -- Baseline = mean of the daily values in the first 7 days of care, else the first daily value;
 -- current = mean of the daily values in the 7 days to the as-of date (MEASURES.md). Means are
@@ -84,6 +85,14 @@ goal_status AS (
     WHERE g.set_date <= $as_of
     GROUP BY g.patient_id
 ),
+meeting_review AS (  -- "mark reviewed" in an MDT meeting on or before the as-of date
+    SELECT i.patient_id, max(m.meeting_date) AS last_meeting_review
+    FROM review_items i
+    JOIN review_meetings m USING (meeting_id)
+    SEMI JOIN cohort c ON c.patient_id = i.patient_id
+    WHERE i.kind = 'reviewed' AND m.meeting_date <= $as_of
+    GROUP BY i.patient_id
+),
 gas AS (  -- T-score over each goal's latest attainment (weights importance * difficulty, 1 if not given)
     SELECT patient_id,
         round(50 + 10 * sum(w * attainment) / nullif(sqrt(0.7 * sum(w * w) + 0.3 * sum(w) * sum(w)), 0), 1) AS gas_t
@@ -109,8 +118,18 @@ SELECT
     cl.name AS primary_clinician,
     cl.discipline AS primary_clinician_discipline,
     round(date_diff('day', c.start_date, $as_of) / 7.0, 1) AS weeks_in_care,
-    coalesce(gs.last_goal_review, c.start_date) AS last_review,
-    coalesce(gs.last_goal_review, c.start_date) + coalesce(c.review_interval_days, 28) AS next_review_due,
+    greatest(gs.last_goal_review, mr.last_meeting_review, c.start_date) AS last_review,
+    CASE greatest(gs.last_goal_review, mr.last_meeting_review, c.start_date)
+        WHEN mr.last_meeting_review THEN 'MDT meeting'
+        WHEN gs.last_goal_review THEN 'goal review'
+        ELSE 'start of care'
+    END AS last_review_kind,
+    greatest(gs.last_goal_review, mr.last_meeting_review, c.start_date)
+        + coalesce(c.review_interval_days, 28) AS next_review_due,
+    date_diff('day', greatest(gs.last_goal_review, mr.last_meeting_review, c.start_date), $as_of)
+        AS days_since_review,
+    date_diff('day', greatest(gs.last_goal_review, mr.last_meeting_review, c.start_date)
+        + coalesce(c.review_interval_days, 28), $as_of) AS days_overdue,
     ch.baseline_nrs,
     ch.current_nrs,
     ch.current_days,
@@ -148,4 +167,5 @@ LEFT JOIN attendance a USING (patient_id)
 LEFT JOIN practice pr USING (patient_id)
 LEFT JOIN goal_status gs USING (patient_id)
 LEFT JOIN gas USING (patient_id)
+LEFT JOIN meeting_review mr USING (patient_id)
 ORDER BY c.patient_id

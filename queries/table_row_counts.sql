@@ -23,3 +23,5 @@ UNION ALL SELECT 'instruments', 'Written by the app', count(*) FROM instruments
 UNION ALL SELECT 'flag_rules', 'Written by the app', count(*) FROM flag_rules
 UNION ALL SELECT 'import_batches', 'Written by the app', count(*) FROM import_batches
 UNION ALL SELECT 'audit_log', 'Written by the app', count(*) FROM audit_log
+UNION ALL SELECT 'review_meetings', 'Written by the app', count(*) FROM review_meetings
+UNION ALL SELECT 'review_items', 'Written by the app', count(*) FROM review_items

@@ -128,7 +128,7 @@ def test_missing_store_read_only_says_how_to_create_it(tmp_path):
 
 
 def test_migration_runs_once_in_order_and_keeps_data(tmp_path, monkeypatch):
-    """A store made at version 1 opens under a version 2 that adds a column."""
+    """A store made at the current version opens under a next version that adds a column."""
     db = tmp_path / "s.duckdb"
     st = store.open_store(db)
     with st.write() as cur:
@@ -140,12 +140,13 @@ def test_migration_runs_once_in_order_and_keeps_data(tmp_path, monkeypatch):
     def add_phone(cur):
         cur.execute("ALTER TABLE clinicians ADD COLUMN phone VARCHAR")
 
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store.MIGRATIONS, 1, add_phone)
+    now = store.SCHEMA_VERSION
+    monkeypatch.setattr(store, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(store.MIGRATIONS, now, add_phone)
     st = store.open_store(db)
     try:
         cur = st.cursor()
-        assert st.meta()["schema_version"] == "2"
+        assert st.meta()["schema_version"] == str(now + 1)
         assert cur.execute("SELECT clinician_id, phone FROM clinicians").fetchall() == [
             ("C1", None)
         ]
@@ -163,15 +164,16 @@ def test_failed_migration_leaves_the_old_store(tmp_path, monkeypatch):
         cur.execute("ALTER TABLE clinicians ADD COLUMN phone VARCHAR")
         raise RuntimeError("migration bug")
 
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store.MIGRATIONS, 1, broken)
+    now = store.SCHEMA_VERSION
+    monkeypatch.setattr(store, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(store.MIGRATIONS, now, broken)
     with pytest.raises(RuntimeError):
         store.open_store(db)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", now)
     st = store.open_store(db)
     try:
         cols = [r[0] for r in st.cursor().execute("DESCRIBE clinicians").fetchall()]
-        assert "phone" not in cols and st.meta()["schema_version"] == "1"
+        assert "phone" not in cols and st.meta()["schema_version"] == str(now)
     finally:
         st.close()
 
@@ -179,9 +181,32 @@ def test_failed_migration_leaves_the_old_store(tmp_path, monkeypatch):
 def test_store_without_a_migration_path_says_so(tmp_path, monkeypatch):
     db = tmp_path / "s.duckdb"
     store.open_store(db).close()
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)
     with pytest.raises(store.StoreError, match="cannot upgrade"):
         store.open_store(db)
+
+
+def test_a_version_1_store_gains_the_meeting_tables_and_keeps_its_data(tmp_path):
+    """Stores made before MDT meeting mode (schema 1) get review_meetings and review_items."""
+    db = tmp_path / "s.duckdb"
+    st = store.open_store(db)
+    with st.write() as cur:
+        cur.execute(
+            "INSERT INTO clinicians (clinician_id, name, discipline) VALUES ('C1', 'A', 'PT')"
+        )
+        cur.execute("DROP TABLE review_items")
+        cur.execute("DROP TABLE review_meetings")
+        cur.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    st.close()
+    st = store.open_store(db)
+    try:
+        cur = st.cursor()
+        assert st.meta()["schema_version"] == "2"
+        assert cur.execute("SELECT count(*) FROM review_items").fetchone() == (0,)
+        assert cur.execute("SELECT count(*) FROM review_meetings").fetchone() == (0,)
+        assert cur.execute("SELECT clinician_id FROM clinicians").fetchall() == [("C1",)]
+    finally:
+        st.close()
 
 
 def test_db_path_from_argument_environment_or_default(monkeypatch):
