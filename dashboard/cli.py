@@ -1,4 +1,5 @@
-"""`mdt-dashboard`: the one front door. run (the default), import, report, demo-data, dictionary."""
+"""`mdt-dashboard`: the one front door. run (the default), import, report, agenda, demo-data,
+dictionary."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import demo_data, importer, report, schema, store
+from dashboard import demo_data, importer, meeting, report, schema, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
@@ -96,6 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--db", help=db_help)
 
+    agenda = sub.add_parser(
+        "agenda", help="the MDT meeting agenda for a day, in meeting order (Markdown, JSON, PDF)"
+    )
+    agenda.add_argument("--format", choices=meeting.AGENDA_FORMATS, default="md", help="default md")
+    agenda.add_argument("--as-of", type=_date, help="the meeting day (default: today)")
+    agenda.add_argument(
+        "--private",
+        action="store_true",
+        help="mask as privacy mode does (aliases, no names or safety-item detail)",
+    )
+    agenda.add_argument(
+        "--out",
+        help="file to write (default: md and json to stdout; pdf: mdt-agenda-DATE.pdf here)",
+    )
+    agenda.add_argument("--db", help=db_help)
+
     dic = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
     dic.add_argument("--out", default=str(ROOT / "docs" / "data-dictionary.md"))
     dic.add_argument("--db", help="(accepted for symmetry; the dictionary comes from the schema)")
@@ -117,9 +134,17 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo_data(args)
         if command == "report":
             return cmd_report(args)
+        if command == "agenda":
+            return cmd_agenda(args)
         if command == "dictionary":
             return cmd_dictionary(args)
-    except (CliError, store.StoreError, importer.ImportFailed, report.ReportError) as e:
+    except (
+        CliError,
+        store.StoreError,
+        importer.ImportFailed,
+        report.ReportError,
+        meeting.MeetingError,
+    ) as e:
         print(f"mdt-dashboard: {e}", file=sys.stderr)
         return 1
     except duckdb.Error as e:
@@ -208,14 +233,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_report(args) -> int:
-    db = store.resolve_db_path(args.db)
-    try:
-        st_ = store.open_store(db, create=False)
-    except store.StoreBusy as e:
-        raise CliError(
-            f"{e} Make the report from the Patient page's 'Progress report' buttons, or stop the "
-            "dashboard and run this again."
-        ) from e
+    st_ = _open_for_export(args.db, "the Patient page's 'Progress report' buttons")
     try:
         as_of = args.as_of or dt.date.today()
         built = report.build(st_, args.patient_id, as_of, args.start, privacy_mode=args.private)
@@ -234,6 +252,36 @@ def cmd_report(args) -> int:
     else:
         Path(out).write_bytes(data)
         print(f"Wrote the progress report of {built.patient} as of {as_of} to {out}.")
+    return 0
+
+
+def _open_for_export(db_arg: str | None, where: str) -> store.Store:
+    try:
+        return store.open_store(store.resolve_db_path(db_arg), create=False)
+    except store.StoreBusy as e:
+        raise CliError(
+            f"{e} Download it from {where} instead, or stop the dashboard and run this again."
+        ) from e
+
+
+def cmd_agenda(args) -> int:
+    st_ = _open_for_export(args.db, "the Meeting page ('Agenda' buttons)")
+    day = args.as_of or dt.date.today()
+    try:
+        doc = meeting.agenda_document(st_, day, privacy_mode=args.private)
+        data = meeting.render(doc, args.format)
+        meeting.record_export(st_, "agenda", day, args.format, args.private, actor="cli")
+    finally:
+        st_.close()
+    out = args.out or (
+        "-" if args.format != "pdf" else meeting.file_name("agenda", day, args.private, "pdf")
+    )
+    if out == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        Path(out).write_bytes(data)
+        print(f"Wrote the agenda for {day} ({len(doc.body['patients'])} patients) to {out}.")
     return 0
 
 

@@ -62,6 +62,8 @@ def _plain(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if hasattr(value, "item"):
         return value.item()
     return value
@@ -130,7 +132,7 @@ def build(
         data_version=int(meta["data_version"]),
         synthetic_data=meta.get("synthetic_data") == "true",
         summary=summary,
-        flags=[_flag_record(f, privacy_mode) for f in flags.itertuples()],
+        flags=[flag_record(f, privacy_mode) for f in flags.itertuples()],
         instruments=[
             {
                 "instrument": r.instrument,
@@ -156,20 +158,24 @@ def build(
     )
 
 
-def _flag_record(f, privacy_mode: bool) -> dict:
-    values = json.loads(f.evidence)
-    reason = f.reason
-    if f.flag == "safety" and privacy_mode:
+def flag_record(f, privacy_mode: bool) -> dict:
+    """One flag (a row of patient_flags.sql, as a row tuple or a dict) for an export: rule,
+    name, level, reason, the values that fired it, date and source; the safety flag's detail is
+    masked in privacy mode."""
+    get = f.get if isinstance(f, dict) else lambda k: getattr(f, k)
+    values = json.loads(get("evidence"))
+    reason = get("reason")
+    if get("flag") == "safety" and privacy_mode:
         values, reason = {}, privacy.SAFETY_MASK
     return {
-        "rule": f.flag,
-        "name": f.name,
-        "level": f.level,
+        "rule": get("flag"),
+        "name": get("name"),
+        "level": get("level"),
         "reason": reason,
         "values": values,
-        "rule_text": f.rule,
-        "date": _plain(f.flag_date),
-        "source": f.source,
+        "rule_text": get("rule"),
+        "date": _plain(get("flag_date")),
+        "source": get("source"),
     }
 
 
@@ -288,6 +294,21 @@ def _fmt(value, spec: str = "", none: str = "–") -> str:
     return format(value, spec) if spec else str(value)
 
 
+def page_css(size: str, footer: str) -> str:
+    """CSS for printed pages: size, margins, and the footer with page numbers in the bottom
+    margin of every page (Chromium's @page margin boxes), where it can never cover content.
+    On screen the page ends with the same footer as a paragraph (class screen-footer)."""
+    text = footer.replace("\\", "\\\\").replace('"', '\\"')
+    box = "font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 8.5pt; color: #555;"
+    return (
+        f"@page {{ size: {size}; margin: 12mm 12mm 16mm 12mm;"
+        f' @bottom-left {{ content: "{text}"; {box} }}'
+        f' @bottom-right {{ content: "page " counter(page) " of " counter(pages); {box} }} }}'
+        " .screen-footer { font-size: 8.5pt; color: #555; border-top: 1px solid #ccc; }"
+        " @media print { .screen-footer { display: none; } }"
+    )
+
+
 def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str:
     """A self-contained HTML report (charts inline as SVG), laid out for A4 printing."""
     s = report.summary
@@ -345,17 +366,15 @@ def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str
 <html lang="en"><head><meta charset="utf-8">
 <title>Progress report {e(report.patient)}</title>
 <style>
-@page {{ size: A4; margin: 12mm 12mm 12mm 12mm; }}
-body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #222; padding-bottom: 10mm; font-variant-ligatures: none; }}
+{page_css("A4", footer)}
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #222; font-variant-ligatures: none; }}
 h1 {{ font-size: 17pt; margin: 0 0 2mm 0; }} h2 {{ font-size: 12.5pt; margin: 4mm 0 1mm 0; }}
 table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #ddd; padding: 1.2mm 2mm; text-align: left; vertical-align: top; }}
 .kpis td {{ font-size: 12pt; }} .kpis b {{ font-size: 14pt; }}
 ul.flags {{ padding-left: 5mm; margin: 0; }} li.urgent {{ color: #B00020; font-weight: bold; }}
 li.review {{ color: #8a4b00; }} li.info {{ color: #333; }}
 .chart {{ break-inside: avoid; }} .chart svg {{ width: 100%; height: auto; }}
-footer {{ position: fixed; bottom: 0; left: 0; right: 0; background: white; font-size: 8.5pt; color: #555; border-top: 1px solid #ccc; padding-top: 1mm; }}
 </style></head><body>
-<footer>{e(footer)}</footer>
 <h1>Progress report: {e(report.patient)}</h1>
 <p>{e(s["condition"])}{e(" (" + s["condition_code"] + ")" if s.get("condition_code") else "")} ·
 {e(" ".join(x for x in (s.get("affected_region"), s.get("side")) if x and x != "NA"))} · {e(s.get("site") or "")}{e(born)}<br>
@@ -382,6 +401,7 @@ review every {s["review_interval_days"]} days, next due {e(s["next_review_due"][
 <table><tr><th>milestone</th><th>due</th><th>achieved</th><th>status</th></tr>{milestones}</table>
 <h2>Open barriers and actions</h2>
 <table><tr><th>barrier</th><th>opened</th><th>owner</th><th>action</th></tr>{barriers}</table>
+<p class="screen-footer">{e(footer)}</p>
 </body></html>
 """
 

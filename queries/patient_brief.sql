@@ -1,0 +1,62 @@
+-- One row for one patient on the as-of date, for the meeting's presenter view: sleep over the last
+-- 14 days against the 14 days before (mean quality, mean total sleep, nights), the latest social
+-- support record (caregiver involvement, peer-group sessions, work, accommodation, MSPSS with its
+-- band from the reference, ZBI-12), open barriers, and milestones (achieved, next due).
+-- params: $patient_id, $as_of
+WITH
+sleep AS (
+    SELECT
+        round(avg(quality) FILTER (WHERE date BETWEEN $as_of - 13 AND $as_of), 1) AS sleep_quality_14d,
+        round(avg(quality) FILTER (WHERE date BETWEEN $as_of - 27 AND $as_of - 14), 1)
+            AS sleep_quality_prev_14d,
+        round(avg(total_sleep_min) FILTER (WHERE date BETWEEN $as_of - 13 AND $as_of))
+            AS sleep_min_14d,
+        round(avg(total_sleep_min) FILTER (WHERE date BETWEEN $as_of - 27 AND $as_of - 14))
+            AS sleep_min_prev_14d,
+        count(*) FILTER (WHERE date BETWEEN $as_of - 13 AND $as_of) AS sleep_nights_14d
+    FROM sleep_diary
+    WHERE patient_id = $patient_id AND date BETWEEN $as_of - 27 AND $as_of
+),
+social AS (
+    SELECT date AS social_date, caregiver_involvement, peer_group_sessions, work_status,
+        accommodation, mspss, caregiver_burden_zbi12
+    FROM social_support
+    WHERE patient_id = $patient_id AND date <= $as_of
+    ORDER BY date DESC
+    LIMIT 1
+),
+mspss_bands AS (
+    SELECT CAST(b.min AS DOUBLE) AS lo, b.label
+    FROM instruments i,
+        unnest(from_json(i.bands, '[{"min": "DOUBLE", "max": "DOUBLE", "label": "VARCHAR"}]')) t(b)
+    WHERE i.code = 'MSPSS'
+),
+barriers_open AS (
+    SELECT count(*) AS open_barriers, string_agg(DISTINCT kind, ', ' ORDER BY kind) AS open_barrier_kinds
+    FROM barriers
+    WHERE patient_id = $patient_id AND opened <= $as_of AND (closed IS NULL OR closed > $as_of)
+),
+milestone_status AS (
+    SELECT
+        count(*) AS milestones,
+        count(*) FILTER (WHERE achieved_date <= $as_of) AS milestones_achieved,
+        arg_max(description, achieved_date) FILTER (WHERE achieved_date <= $as_of)
+            AS last_milestone,
+        max(achieved_date) FILTER (WHERE achieved_date <= $as_of) AS last_milestone_date,
+        arg_min(description, due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
+            AS next_milestone,
+        min(due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
+            AS next_milestone_due
+    FROM milestones
+    WHERE patient_id = $patient_id
+)
+SELECT
+    sleep.*,
+    social.*,
+    (SELECT arg_max(label, lo) FROM mspss_bands WHERE lo <= social.mspss) AS mspss_band,
+    barriers_open.*,
+    milestone_status.*
+FROM sleep
+CROSS JOIN barriers_open
+CROSS JOIN milestone_status
+LEFT JOIN social ON true
