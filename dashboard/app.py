@@ -21,19 +21,21 @@ st.set_page_config(
     layout="wide",
 )
 
-try:
-    st.session_state["frame"] = components.frame()
-except store.StoreError as e:
-    st.error(str(e))
-    st.stop()
-
 navigation = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
         st.Page(
             PAGES / "patient.py", title="Patient", icon=":material/person:", url_path="patient"
         ),
+        st.Page(
+            PAGES / "meeting.py", title="MDT meeting", icon=":material/groups:", url_path="meeting"
+        ),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
 )
+try:
+    st.session_state["frame"] = components.frame(meeting_page=navigation.url_path == "meeting")
+except store.StoreError as e:
+    st.error(str(e))
+    st.stop()
 navigation.run()

@@ -727,3 +727,40 @@ def attendance(weekly: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
     fig.update_yaxes(title_text="Sessions per week", rangemode="tozero", dtick=1)
     _period(fig, start, end)
     return _layout(fig, "Attendance")
+
+
+def for_shared_screen(fig: go.Figure, height: int = 560) -> go.Figure:
+    """The same figure, readable from across a room: larger type, thicker lines, and the baseline
+    and meaningful-change zone labelled on the plot itself instead of in a legend."""
+    big = FONT_SIZE + 8
+    fig.update_layout(
+        height=height,
+        showlegend=False,
+        font={"size": big},
+        title={"font": {"size": big + 6}},
+        hoverlabel={"font_size": big},
+        margin={"l": 90, "r": 30, "t": 60, "b": 40},
+    )
+    fig.update_xaxes(tickfont={"size": big}, title_font={"size": big})
+    fig.update_yaxes(tickfont={"size": big}, title_font={"size": big})
+    fig.update_traces(line_width=5, selector={"name": "7-day mean"})
+    fig.update_traces(marker_size=9, selector={"name": "Daily pain"})
+    for trace in fig.data:
+        name = trace.name or ""
+        if name.startswith("Baseline"):  # above the dashed line, at its right end
+            place = {"x": trace.x[-1], "y": trace.y[-1], "xanchor": "right", "yanchor": "bottom"}
+        elif name.startswith("Meaningful reduction"):  # inside the zone, top left
+            label = name.split(" (")[0]
+            place = {"x": trace.x[0], "y": max(trace.y), "xanchor": "left", "yanchor": "top"}
+        else:
+            continue
+        fig.add_annotation(
+            **place,
+            text=name if name.startswith("Baseline") else label,
+            xref="x",
+            yref="y",
+            showarrow=False,
+            font={"size": big - 2, "color": INK},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    return fig

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 import queries
-from dashboard import importer, privacy, report, store
+from dashboard import importer, meeting, privacy, report, store
 
 INBOX_POLL_SECONDS = 2.0
 PRIVACY_KEY = "privacy_mode"
@@ -86,13 +86,17 @@ def default_as_of() -> dt.date:
     return dt.date.today()
 
 
-def frame() -> Frame:
+def frame(meeting_page: bool = False) -> Frame:
     """Draw the sidebar (as-of date, privacy mode, freshness) and the privacy indicator.
 
     Both settings live in the URL (?as_of=2026-11-20&privacy_mode=true), so they survive a
     reload and travel with a shared link; Streamlit ignores a value in the URL that is not valid.
+    On the meeting page (a shared screen) privacy mode is on whatever the link says; turning it
+    off there takes a confirmation and is written to the audit log (see meeting_privacy).
     """
     st_ = current_store()
+    if meeting_page and not st.session_state.get(MEETING_PRIVACY_OFF):
+        st.session_state[PRIVACY_KEY] = True
     with st.sidebar:
         as_of = st.date_input(
             "As of",
@@ -107,16 +111,89 @@ def frame() -> Frame:
             value=False,
             key=PRIVACY_KEY,
             bind="query-params",
+            on_change=_privacy_changed,
+            args=(meeting_page, as_of),
             help="Hides names, birth dates, free-text notes and safety-item detail everywhere, "
-            "exports included.",
+            "exports included."
+            + (
+                " On by default on the meeting page; turning it off there asks first."
+                if meeting_page
+                else ""
+            ),
         )
         _freshness(st_)
+    if meeting_page:
+        _meeting_privacy_prompt(st_, as_of)
     if privacy_mode:
         st.info(
             "**Privacy mode is on**: names, birth dates, notes and safety-item detail are hidden.",
             icon=":material/visibility_off:",
         )
+    elif meeting_page:
+        st.warning(
+            "**Privacy mode is off on the shared screen**: names, birth years, decision notes and "
+            "safety-item detail are visible to the room. The change is in the audit log.",
+            icon=":material/visibility:",
+        )
     return Frame(st_.path, as_of, privacy_mode)
+
+
+MEETING_PRIVACY_OFF = "_meeting_privacy_off"  # confirmed off for this browser session
+MEETING_PRIVACY_ASKED = "_meeting_privacy_asked"  # a switch-off waiting for its confirmation
+
+
+def session_actor() -> str:
+    """Who did it, for the audit log and the meeting's items: this browser session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return f"dashboard session {ctx.session_id[:8]}" if ctx else "dashboard"
+
+
+def _privacy_changed(meeting_page: bool, as_of: dt.date) -> None:
+    on = st.session_state[PRIVACY_KEY]
+    if not meeting_page:
+        return
+    if not on and not st.session_state.get(MEETING_PRIVACY_OFF):
+        st.session_state[PRIVACY_KEY] = True  # not until confirmed
+        st.session_state[MEETING_PRIVACY_ASKED] = True
+    elif on and st.session_state.get(MEETING_PRIVACY_OFF):
+        st.session_state[MEETING_PRIVACY_OFF] = False
+        meeting.record_privacy(current_store(), as_of, on=True, actor=session_actor())
+
+
+def _confirm_privacy_off(as_of: dt.date) -> None:
+    meeting.record_privacy(current_store(), as_of, on=False, actor=session_actor())
+    st.session_state[MEETING_PRIVACY_OFF] = True
+    st.session_state[MEETING_PRIVACY_ASKED] = False
+    st.session_state[PRIVACY_KEY] = False
+
+
+def _keep_privacy_on() -> None:
+    st.session_state[MEETING_PRIVACY_ASKED] = False
+
+
+def _meeting_privacy_prompt(st_: store.Store, as_of: dt.date) -> None:
+    if not st.session_state.get(MEETING_PRIVACY_ASKED):
+        return
+    with st.container(border=True, key="privacy_confirm"):
+        st.warning(
+            "**Turn privacy mode off on the shared screen?** Everyone in the room will see full "
+            "names, birth years, decision notes and safety-item detail. This is written to the "
+            "audit log.",
+            icon=":material/warning:",
+        )
+        yes, no, _ = st.columns([2, 1.3, 3])
+        yes.button(
+            "Show names to the room",
+            key="privacy_off_confirm",
+            icon=":material/visibility:",
+            on_click=_confirm_privacy_off,
+            args=(as_of,),
+        )
+        no.button(
+            "Keep privacy on", key="privacy_off_cancel", type="primary", on_click=_keep_privacy_on
+        )
 
 
 @st.fragment(run_every=INBOX_POLL_SECONDS * 2)
@@ -300,3 +377,119 @@ def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:
             help="For the record: header, since-baseline summary, flags, key charts, goals, "
             "milestones, open barriers. Masked when privacy mode is on.",
         )
+
+
+# ---- MDT meeting ------------------------------------------------------------------------------
+CHIP_COLOR = {"urgent": "red", "review": "orange", "info": "gray"}
+
+
+def flag_text(flag: dict, privacy_mode: bool) -> str:
+    """A flag's hover text: reason, rule and date; only 'see record' for safety in privacy mode."""
+    if flag["flag"] == "safety" and privacy_mode:
+        return f"{flag['name']} ({flag['level']}): {privacy.SAFETY_MASK}"
+    return (
+        f"{flag['name']} ({flag['level']}): {flag['reason']}. Rule: {flag['rule']}. "
+        f"Date: {pd.Timestamp(flag['flag_date']):%d %b %Y}. Source: {flag['source']}"
+    )
+
+
+def flag_chips(flags, privacy_mode: bool) -> None:
+    """The flags as coloured chips (urgent red, review orange, info grey), reason on hover."""
+    if len(flags) == 0:
+        st.caption("no flags")
+        return
+    with st.container(horizontal=True, gap="small"):
+        for f in flags:
+            st.badge(
+                f["name"],
+                color=CHIP_COLOR[f["level"]],
+                icon=LEVEL_ICON[f["level"]],
+                help=flag_text(f, privacy_mode),
+            )
+
+
+def flags_frame(flags) -> pd.DataFrame:
+    """An agenda row's flag list as the frame flag_callouts takes."""
+    columns = ["flag", "name", "level", "reason", "rule", "evidence", "flag_date", "source"]
+    return pd.DataFrame(list(flags), columns=columns)
+
+
+def shared_screen_style() -> None:
+    """Large type inside the container keyed 'presenter', for a screen read from across a room."""
+    st.html(
+        """<style>
+        .st-key-presenter p, .st-key-presenter li, .st-key-presenter label p { font-size: 1.45rem; line-height: 1.45; }
+        .st-key-presenter h2 { font-size: 2.6rem; }
+        .st-key-presenter h3 { font-size: 1.9rem; }
+        .st-key-presenter [data-testid="stMetricValue"] p { font-size: 3.6rem; font-weight: 600; line-height: 1.2; }
+        .st-key-presenter [data-testid="stMetricLabel"] p { font-size: 1.4rem; }
+        .st-key-presenter [data-testid="stMetricDelta"] p, .st-key-presenter [data-testid="stMetricDelta"] div { font-size: 1.4rem; }
+        .st-key-presenter button p { font-size: 1.25rem; }
+        .st-key-presenter [data-testid="stBadge"] p, .st-key-presenter .stBadge p { font-size: 1.3rem; }
+        .st-key-presenter [data-testid="stCaptionContainer"] p { font-size: 1.15rem; }
+        </style>"""
+    )
+
+
+def agenda_style() -> None:
+    """Line the agenda's column headings up with the bordered rows below them."""
+    st.html("<style>.st-key-agenda_header { padding: 0 calc(1rem + 1px); }</style>")
+
+
+def meeting_timer(started_epoch: float, planned_minutes: int) -> None:
+    """Time on this patient against the plan, ticking in the browser (no reruns); small and grey,
+    amber once over the planned minutes."""
+    st.html(
+        f"""<div id="mdt-timer" data-start="{started_epoch:.0f}" data-planned="{planned_minutes * 60}"
+        style="font-size:1.15rem;color:#666;text-align:right;font-variant-numeric:tabular-nums"
+        title="Time on this patient / planned minutes per patient">0:00 / {planned_minutes}:00</div>
+        <script>
+        (function () {{
+          const el = document.getElementById("mdt-timer");
+          if (window.__mdtTimer) clearInterval(window.__mdtTimer);
+          const tick = () => {{
+            const t = document.getElementById("mdt-timer");
+            if (!t) return;
+            const s = Math.max(0, Math.floor(Date.now() / 1000 - Number(t.dataset.start)));
+            const planned = Number(t.dataset.planned);
+            t.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0") +
+              " / " + Math.floor(planned / 60) + ":00";
+            t.style.color = s > planned ? "#B35C00" : "#666";
+            t.style.fontWeight = s > planned ? "600" : "400";
+          }};
+          tick();
+          window.__mdtTimer = setInterval(tick, 1000);
+        }})();
+        </script>""",
+        unsafe_allow_javascript=True,
+    )
+
+
+def meeting_downloads(frame: Frame, kind: str, formats: tuple[str, ...]) -> None:
+    """Download buttons for the day's agenda or minutes, masked when privacy mode is on; made
+    when clicked, each export written to the audit log."""
+    st_ = current_store()
+    mimes = {"md": "text/markdown", "json": "application/json", "pdf": "application/pdf"}
+
+    def make(fmt: str):
+        def produce() -> bytes:
+            build = meeting.agenda_document if kind == "agenda" else meeting.minutes_document
+            data = meeting.render(build(st_, frame.as_of, frame.privacy_mode), fmt)
+            meeting.record_export(st_, kind, frame.as_of, fmt, frame.privacy_mode, session_actor())
+            return data
+
+        return produce
+
+    with st.container(horizontal=True, gap="small"):
+        for fmt in formats:
+            st.download_button(
+                f"{kind.capitalize()} ({fmt.upper()})",
+                data=make(fmt),
+                file_name=meeting.file_name(kind, frame.as_of, frame.privacy_mode, fmt),
+                mime=mimes[fmt],
+                icon=":material/download:",
+                on_click="ignore",
+                key=f"download_{kind}_{fmt}",
+                help=f"The {kind} as {fmt.upper()}"
+                + (", masked (privacy mode is on)." if frame.privacy_mode else "."),
+            )

@@ -1,5 +1,5 @@
--- The MDT meeting with this id (none when it has not been opened yet): its day, attendees (ids and
--- names with discipline), planned minutes per patient, and when it was created and started.
+-- One row for the MDT meeting with this id (none when it has not been opened yet): its day,
+-- attendees (ids and names with discipline), planned minutes per patient, created and started.
 -- params: $meeting_id
 SELECT
     m.meeting_id,

@@ -1,0 +1,490 @@
+"""MDT meeting: the agenda for the as-of date, one patient at a time on the shared screen, and the
+team's decisions written back (notes, action items, 'mark reviewed'), with minutes to send."""
+
+import datetime as dt
+import time
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, meeting, privacy
+
+frame = components.current_frame()
+as_of = frame.as_of
+q = components.query
+store_ = components.current_store()
+actor = components.session_actor()
+meeting_id = meeting.meeting_id_for(as_of)
+FLASH = "_meeting_flash"
+
+agenda = q("meeting_agenda", as_of=as_of, meeting_id=meeting_id, patient_ids=None)
+details = q("review_meeting", meeting_id=meeting_id)
+clinicians = q("clinicians")
+started = not details.empty and details.started_at.notna().iloc[0]
+planned_minutes = (
+    int(details.minutes_per_patient.iloc[0])
+    if not details.empty and details.minutes_per_patient.notna().iloc[0]
+    else meeting.DEFAULT_MINUTES_PER_PATIENT
+)
+owner_names = dict(zip(clinicians.clinician_id, clinicians.name, strict=True))
+ids = agenda["patient_id"].tolist()
+
+
+def who(row) -> str:
+    return privacy.patient_display(row["name"], row["patient_id"], frame.privacy_mode)
+
+
+# ---- Actions the buttons take (run before the page redraws) ----------------------------------
+def _try(write, done: str | None = None) -> None:
+    try:
+        write()
+        st.session_state[FLASH] = ("success", done) if done else None
+    except meeting.MeetingError as e:
+        st.session_state[FLASH] = ("error", str(e))
+
+
+def _leave_current() -> None:
+    """Add the time spent on the patient being presented to the meeting's record."""
+    presenting = st.session_state.pop("_presenting", None)
+    if presenting:
+        meeting.record_time(store_, as_of, presenting[0], time.time() - presenting[1], actor)
+
+
+def go(patient_id: str | None) -> None:
+    _leave_current()
+    if patient_id is None:
+        st.query_params.pop("patient", None)
+        return
+    if not started:
+        meeting.start(store_, as_of, actor)
+    st.query_params["patient"] = patient_id
+
+
+def save_details() -> None:
+    _try(
+        lambda: meeting.save_details(
+            store_,
+            as_of,
+            st.session_state["attendees"],
+            st.session_state["minutes_per_patient"],
+            actor,
+        ),
+        "Meeting details saved.",
+    )
+
+
+def add_by_hand() -> None:
+    pid = st.session_state.get("add_patient")
+    if pid:
+        _try(lambda: meeting.add_patient(store_, as_of, pid, actor), f"{pid} added to the agenda.")
+
+
+def add_note(pid: str) -> None:
+    _try(
+        lambda: meeting.add_note(store_, as_of, pid, st.session_state["note_text"], actor),
+        "Decision note saved.",
+    )
+
+
+def add_action(pid: str) -> None:
+    _try(
+        lambda: meeting.add_action(
+            store_,
+            as_of,
+            pid,
+            st.session_state["action_text"],
+            st.session_state["action_owner"],
+            st.session_state["action_due"],
+            actor,
+        ),
+        "Action item added.",
+    )
+
+
+def set_status(item_id: str, version: int, key: str) -> None:
+    _try(lambda: meeting.set_action_status(store_, item_id, version, st.session_state[key], actor))
+
+
+def reviewed(pid: str, on: bool) -> None:
+    if on:
+        _try(lambda: meeting.mark_reviewed(store_, as_of, pid, actor), "Marked reviewed.")
+    else:
+        _try(lambda: meeting.unmark_reviewed(store_, as_of, pid, actor), "'Reviewed' undone.")
+
+
+def flash() -> None:
+    message = st.session_state.pop(FLASH, None)
+    if message:
+        kind, text = message
+        (st.success if kind == "success" else st.error)(text)
+
+
+# ---- Presenter view: one patient on the shared screen ----------------------------------------
+requested = st.query_params.get("patient")
+if requested and requested not in ids:
+    st.warning(f"{requested!r} is not on the agenda for {as_of:%d %b %Y}; showing the agenda.")
+    requested = None
+
+if requested:
+    pid = requested
+    row = agenda[agenda.patient_id == pid].iloc[0]
+    position = ids.index(pid)
+    presenting = st.session_state.get("_presenting")
+    if not presenting or presenting[0] != pid:
+        st.session_state["_presenting"] = (pid, time.time())
+    since = st.session_state["_presenting"][1]
+    summary = q("patient_summary", as_of=as_of, patient_ids=[pid]).iloc[0]
+    brief = q("patient_brief", patient_id=pid, as_of=as_of).iloc[0]
+    actions = q("review_actions", as_of=as_of, patient_ids=[pid])
+    items = q("meeting_items", meeting_id=meeting_id)
+    notes = items[(items.patient_id == pid) & (items.kind == "note")]
+    care_start = summary.start_date.date()
+
+    components.shared_screen_style()
+    with st.container(key="presenter"):
+        back, prev, progress, nxt, timer = st.columns(
+            [1.1, 1.2, 4, 1.2, 1.3], vertical_alignment="center"
+        )
+        back.button("Agenda", icon=":material/list:", on_click=go, args=(None,))
+        prev.button(
+            "Previous",
+            icon=":material/arrow_back:",
+            disabled=position == 0,
+            on_click=go,
+            args=(ids[position - 1] if position else None,),
+            width="stretch",
+        )
+        progress.progress((position + 1) / len(ids), text=f"**{position + 1} of {len(ids)}**")
+        nxt.button(
+            "Next",
+            icon=":material/arrow_forward:",
+            type="primary",
+            disabled=position + 1 >= len(ids),
+            on_click=go,
+            args=(ids[position + 1] if position + 1 < len(ids) else None,),
+            width="stretch",
+        )
+        with timer:
+            components.meeting_timer(since, planned_minutes)
+
+        st.header(who(row))
+        st.markdown(
+            f"{row.condition} · {row.primary_clinician or 'no primary clinician'} · "
+            f"on the agenda for: **{', '.join(row.on_agenda_because)}**"
+        )
+        flash()
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            pain, review, goals = st.columns(3)
+            pain.metric(
+                "Pain now (baseline)",
+                f"{summary.current_nrs:.1f}" if pd.notna(summary.current_nrs) else "no rating",
+                delta=f"{summary.change_points:+.1f} from {summary.baseline_nrs:.1f}"
+                if pd.notna(summary.change_points)
+                else None,
+                delta_color="inverse",
+                help="Mean NRS of the last 7 days against the mean of the first 7 days of care.",
+            )
+            review.metric(
+                "Days since review",
+                f"{row.days_since_review}",
+                delta=meeting.due_text(row.days_overdue),
+                delta_color="inverse" if row.days_overdue >= 0 else "off",
+                delta_arrow="off",
+            )
+            goals.metric(
+                "Goals on track",
+                f"{summary.goals_on_track} of {summary.goals_reviewed}",
+                delta=f"GAS T {summary.gas_t:.0f}" if pd.notna(summary.gas_t) else None,
+                delta_color="off",
+                delta_arrow="off",
+            )
+            nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
+            daily = q("patient_pain_daily", patient_id=pid, start=care_start, as_of=as_of)
+            markers = q("patient_timeline_markers", patient_id=pid, start=care_start, as_of=as_of)
+            st.plotly_chart(
+                charts.for_shared_screen(
+                    charts.pain_trend(
+                        daily,
+                        markers,
+                        summary.baseline_nrs,
+                        nrs_ref,
+                        care_start,
+                        as_of,
+                        frame.privacy_mode,
+                    )
+                ),
+                width="stretch",
+                key="presenter_pain",
+            )
+        with right:
+            st.subheader("Flags")
+            components.flag_callouts(components.flags_frame(row.flag_list), frame.privacy_mode)
+            st.subheader("Goals and milestones")
+            st.markdown(
+                f"- {brief.milestones_achieved} of {brief.milestones} milestones achieved"
+                + (
+                    f"; latest {brief.last_milestone_date:%d %b}"
+                    if pd.notna(brief.last_milestone_date)
+                    else ""
+                )
+                + (
+                    f"\n- next: {brief.next_milestone} (due {brief.next_milestone_due:%d %b})"
+                    if brief.next_milestone
+                    else ""
+                )
+            )
+            st.subheader("Sleep, last 14 nights")
+            if brief.sleep_nights_14d:
+                st.markdown(
+                    f"- quality **{brief.sleep_quality_14d:.1f}**/10"
+                    + (
+                        f" (before: {brief.sleep_quality_prev_14d:.1f})"
+                        if pd.notna(brief.sleep_quality_prev_14d)
+                        else ""
+                    )
+                    + f"\n- sleep **{brief.sleep_min_14d / 60:.1f} h** a night"
+                    + (
+                        f" (before: {brief.sleep_min_prev_14d / 60:.1f} h)"
+                        if pd.notna(brief.sleep_min_prev_14d)
+                        else ""
+                    )
+                )
+            else:
+                components.empty_state("No sleep diary in the last 14 nights.")
+            st.subheader("Social support")
+            if pd.notna(brief.social_date):
+                lines = [
+                    f"caregiver: **{brief.caregiver_involvement or 'not recorded'}**",
+                    f"peer group: {brief.peer_group_sessions:.0f} sessions in 4 weeks"
+                    if pd.notna(brief.peer_group_sessions)
+                    else None,
+                    f"MSPSS {brief.mspss:.1f} ({brief.mspss_band})"
+                    if pd.notna(brief.mspss)
+                    else None,
+                    f"work: {brief.work_status.replace('_', ' ')}" if brief.work_status else None,
+                    f"open barriers: {brief.open_barrier_kinds.replace('_', ' ')}"
+                    if brief.open_barriers
+                    else None,
+                ]
+                st.markdown("\n".join(f"- {x}" for x in lines if x))
+            else:
+                components.empty_state("No social-support record yet.")
+
+        st.subheader("Actions")
+        if actions.empty:
+            components.empty_state("No action items yet for this patient.")
+        for a in actions.itertuples():
+            what, owner, due, status = st.columns([5, 2, 1.5, 1.6], vertical_alignment="center")
+            when = "this meeting" if a.meeting_id == meeting_id else f"{a.meeting_date:%d %b}"
+            what.markdown(f"{a.action}  \n:gray[agreed {when}]")
+            owner.markdown(a.owner or a.owner_clinician_id)
+            due.markdown(
+                f":orange[**due {a.due_date:%d %b}, overdue**]"
+                if a.overdue
+                else f"due {a.due_date:%d %b}"
+            )
+            key = f"status_{a.item_id}_{a.version}"
+            status.selectbox(
+                "Status",
+                meeting.ACTION_STATUSES,
+                index=meeting.ACTION_STATUSES.index(a.status),
+                key=key,
+                on_change=set_status,
+                args=(a.item_id, a.version, key),
+                label_visibility="collapsed",
+            )
+
+        st.subheader("Decisions")
+        notes_col, action_col = st.columns(2, gap="large")
+        with notes_col:
+            if frame.privacy_mode and not notes.empty:
+                st.caption(f"{len(notes)} decision note(s) saved; hidden in privacy mode.")
+            else:
+                for n in notes.itertuples():
+                    st.markdown(f"- {n.note}  \n  :gray[{n.created_at:%H:%M}]")
+            with st.form("note", clear_on_submit=True, border=False):
+                st.text_area(
+                    "Decision note",
+                    key="note_text",
+                    height=100,
+                    max_chars=meeting.MAX_TEXT,
+                    help="Free text: hidden in privacy mode, on screen and in the minutes.",
+                )
+                st.form_submit_button("Save note", on_click=add_note, args=(pid,))
+        with action_col:
+            with st.form("action", clear_on_submit=True, border=False):
+                st.text_input("Action item", key="action_text", max_chars=500)
+                owner, due = st.columns(2)
+                default_owner = (
+                    list(owner_names).index(row.primary_clinician_id)
+                    if row.primary_clinician_id in owner_names
+                    else 0
+                )
+                owner.selectbox(
+                    "Owner",
+                    list(owner_names),
+                    index=default_owner,
+                    format_func=owner_names.__getitem__,
+                    key="action_owner",
+                )
+                due.date_input(
+                    "Due",
+                    value=as_of + dt.timedelta(days=14),
+                    min_value=as_of,
+                    key="action_due",
+                    format="YYYY-MM-DD",
+                )
+                st.form_submit_button("Add action", on_click=add_action, args=(pid,))
+        if pd.notna(row.reviewed_at):
+            st.success(
+                f"Reviewed in this meeting: the last review date is now {as_of:%d %b %Y}.",
+                icon=":material/task_alt:",
+            )
+            st.button("Undo 'reviewed'", on_click=reviewed, args=(pid, False))
+        else:
+            st.button(
+                "Mark reviewed",
+                type="primary",
+                icon=":material/task_alt:",
+                on_click=reviewed,
+                args=(pid, True),
+                help=f"Sets the last review date to {as_of:%d %b %Y}, so the patient leaves "
+                "the 'review due' list.",
+            )
+    st.stop()
+
+# ---- Agenda -----------------------------------------------------------------------------------
+st.title(f"MDT meeting · {as_of:%A %d %B %Y}")
+flash()
+if agenda.empty:
+    components.empty_state(
+        "Nobody is due for review or flagged on this day. Add a patient by hand below, or pick "
+        "another as-of date in the sidebar."
+    )
+reviewed_n = int(agenda.reviewed_at.notna().sum())
+cols = st.columns(5)
+cols[0].metric("On the agenda", len(agenda))
+cols[1].metric("Urgent", int((agenda.urgent_flags > 0).sum()))
+cols[2].metric("Review due", int(agenda.review_due.sum()))
+cols[3].metric("Overdue actions", int(agenda.overdue_actions.sum()))
+cols[4].metric(
+    "Planned time",
+    f"{len(agenda) * planned_minutes} min",
+    help=f"{planned_minutes} minutes a patient (meeting details)",
+)
+if started:
+    st.caption(
+        f"Started {details.started_at.iloc[0]:%H:%M} UTC: the order is fixed for this meeting. "
+        f"{reviewed_n} of {len(agenda)} marked reviewed."
+    )
+else:
+    st.caption(
+        "Order: urgent first, then the number of review-level flags, then days overdue for review "
+        "(MEASURES.md). It is fixed when the meeting starts."
+    )
+
+start_col, continue_col, _ = st.columns([1.4, 1.6, 4])
+if ids:
+    pending = agenda[agenda.reviewed_at.isna()].patient_id.tolist()
+    start_col.button(
+        "Start the meeting" if not started else "Present from the top",
+        type="primary",
+        icon=":material/co_present:",
+        on_click=go,
+        args=(ids[0],),
+    )
+    if started and pending:
+        continue_col.button(
+            f"Continue with {pending[0]}",
+            icon=":material/skip_next:",
+            on_click=go,
+            args=(pending[0],),
+        )
+
+widths = [0.4, 2.2, 1.6, 4.2, 1.6, 1.3, 1.1, 1.2]
+components.agenda_style()
+with st.container(key="agenda_header"):
+    for column, label in zip(
+        st.columns(widths),
+        (
+            "#",
+            "Patient",
+            "Clinician",
+            "Flags (hover for the reason)",
+            "Pain baseline → now",
+            "Since review",
+            "Open actions",
+        ),
+        strict=False,
+    ):
+        column.markdown(f"**{label}**")
+for r in agenda.itertuples():
+    with st.container(border=True, key=f"agenda_row_{r.patient_id}"):
+        c = st.columns(widths, vertical_alignment="center")
+        c[0].markdown(f"**{r.position}**")
+        c[1].markdown(
+            f"**{who(r._asdict())}**"
+            + ("  \n:green[reviewed ✓]" if pd.notna(r.reviewed_at) else "")
+        )
+        c[2].markdown(r.primary_clinician or "–")
+        with c[3]:
+            components.flag_chips(r.flag_list, frame.privacy_mode)
+            if r.review_due or r.added_by_hand:
+                st.caption(", ".join(x for x in r.on_agenda_because if "flag" not in x))
+        c[4].markdown(meeting.pain_text(r.baseline_nrs, r.current_nrs))
+        c[5].markdown(f"{r.days_since_review} d  \n:gray[{meeting.due_text(r.days_overdue)}]")
+        c[6].markdown(
+            f"{r.open_actions}"
+            + (f"  \n:orange[{r.overdue_actions} overdue]" if r.overdue_actions else "")
+        )
+        c[7].button(
+            "Present",
+            key=f"present_{r.patient_id}",
+            on_click=go,
+            args=(r.patient_id,),
+            width="stretch",
+        )
+
+st.subheader("Before and after")
+with st.expander("Meeting details: attendees, minutes per patient; agenda and minutes to send"):
+    with st.form("details", border=False):
+        attendees_now = (
+            list(details.attendees.iloc[0])
+            if not details.empty and details.attendees.iloc[0] is not None
+            else []
+        )
+        st.multiselect(
+            "Attendees",
+            list(owner_names),
+            default=[a for a in attendees_now if a in owner_names],
+            format_func=owner_names.__getitem__,
+            key="attendees",
+        )
+        st.number_input(
+            "Planned minutes per patient",
+            min_value=1,
+            max_value=60,
+            value=planned_minutes,
+            key="minutes_per_patient",
+        )
+        st.form_submit_button("Save details", on_click=save_details)
+    st.markdown("**Send the agenda ahead, or the minutes after**")
+    components.meeting_downloads(frame, "agenda", meeting.AGENDA_FORMATS)
+    components.meeting_downloads(frame, "minutes", meeting.MINUTES_FORMATS)
+
+patients = q("patient_list", as_of=as_of)
+others = patients[~patients.patient_id.isin(ids)]
+add, add_button = st.columns([4, 1.2], vertical_alignment="bottom")
+labels = {
+    r.patient_id: components.patient_label(r, frame.privacy_mode) for r in others.itertuples()
+}
+add.selectbox(
+    "Add a patient by hand",
+    list(labels),
+    index=None,
+    placeholder="Type a name or id",
+    format_func=labels.__getitem__,
+    key="add_patient",
+)
+add_button.button("Add to agenda", icon=":material/person_add:", on_click=add_by_hand)
