@@ -463,9 +463,7 @@ def minutes_document(st_: store.Store, day: dt.date, privacy_mode: bool) -> Docu
         synthetic,
         {
             "meeting_id": meeting_id,
-            "attendees": list(m["attendee_names"])
-            if m is not None and m["attendee_names"] is not None
-            else [],
+            "attendees": [] if m is None else list(m["attendee_names"]),
             "minutes_per_patient": None if m is None else report._plain(m["minutes_per_patient"]),
             "started_at": None if m is None else report._plain(m["started_at"]),
             "agenda_size": len(rows),

@@ -449,11 +449,7 @@ for r in agenda.itertuples():
 st.subheader("Before and after")
 with st.expander("Meeting details: attendees, minutes per patient; agenda and minutes to send"):
     with st.form("details", border=False):
-        attendees_now = (
-            list(details.attendees.iloc[0])
-            if not details.empty and details.attendees.iloc[0] is not None
-            else []
-        )
+        attendees_now = [] if details.empty else list(details.attendees.iloc[0])
         st.multiselect(
             "Attendees",
             list(owner_names),

@@ -4,9 +4,9 @@
 SELECT
     m.meeting_id,
     m.meeting_date,
-    m.attendees,
-    list(c.name || ' (' || c.discipline || ')' ORDER BY c.name) FILTER (WHERE c.name IS NOT NULL)
-        AS attendee_names,
+    coalesce(m.attendees, []) AS attendees,
+    coalesce(list(c.name || ' (' || c.discipline || ')' ORDER BY c.name)
+        FILTER (WHERE c.name IS NOT NULL), []) AS attendee_names,
     m.minutes_per_patient,
     m.created_at,
     m.started_at

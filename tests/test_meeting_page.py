@@ -1,0 +1,168 @@
+"""The MDT meeting page through AppTest on the sample store: privacy on by default and turned off
+only with a confirmation that is audited; presenting, deciding and marking reviewed; decisions
+that survive a new session and a reopened store; two sessions writing at once."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import components, store
+from tests.conftest import AS_OF, ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+FIRST = "P0006"  # the one urgent flag (safety) in the sample data: first on the agenda
+
+
+@pytest.fixture
+def meeting_page(sample_db, monkeypatch):
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+
+    def open_meeting(**params) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        at.switch_page("../pages/meeting.py").run()
+        assert not at.exception, at.exception
+        return at
+
+    yield open_meeting
+    components.open_store.clear()
+    gc.collect()
+
+
+def page_text(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "header", "title", "subheader", "caption",
+                                  "info", "warning", "error", "success")
+             for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+def reopen_store(db) -> store.Store:
+    """Close the server's store as a restart would, and open the file afresh."""
+    components.open_store.clear()
+    gc.collect()
+    return store.open_store(db)
+
+
+def test_privacy_is_on_by_default_and_off_only_after_a_confirmation_that_is_audited(
+    meeting_page, sample_db
+):
+    at = meeting_page(privacy_mode="false")  # a link cannot switch it off here
+    assert at.sidebar.toggle(key="privacy_mode").value is True
+    assert "Privacy mode is on" in page_text(at)
+    assert "Finley Example" not in page_text(at) and "F.E. ·0006" in page_text(at)
+
+    at.sidebar.toggle(key="privacy_mode").set_value(False).run()
+    assert at.sidebar.toggle(key="privacy_mode").value is True  # not yet
+    assert "Turn privacy mode off on the shared screen?" in page_text(at)
+    at.button(key="privacy_off_cancel").click().run()
+    assert at.sidebar.toggle(key="privacy_mode").value is True
+    assert "Turn privacy mode off" not in page_text(at)
+
+    at.sidebar.toggle(key="privacy_mode").set_value(False).run()
+    at.button(key="privacy_off_confirm").click().run()
+    assert at.sidebar.toggle(key="privacy_mode").value is False
+    text = page_text(at)
+    assert "Privacy mode is off on the shared screen" in text and "Finley Example" in text
+
+    at.sidebar.toggle(key="privacy_mode").set_value(True).run()  # back on: no question asked
+    assert at.sidebar.toggle(key="privacy_mode").value is True
+    st_ = reopen_store(sample_db)
+    try:
+        audit = st_.cursor().execute("SELECT action, detail FROM audit_log ORDER BY ts").fetchall()
+    finally:
+        st_.close()
+    assert [a for a, _ in audit] == ["privacy_off", "privacy_on"]
+    assert audit[0][1] == (
+        f"meeting {AS_OF}: privacy mode turned off on the shared screen, after confirmation"
+    )
+
+
+def test_present_decide_mark_reviewed_and_find_it_all_after_a_restart(meeting_page, sample_db):
+    at = meeting_page()
+    agenda_size = int(at.metric[0].value)
+    at.button[0].click().run()  # "Start the meeting"
+    assert at.query_params["patient"] == FIRST
+    assert at.get("progress")[0].proto.text == f"**1 of {agenda_size}**"
+    assert at.header[0].value == "F.E. ·0006"
+
+    at.text_input(key="action_text").set_value("Call GP about sleep medication")
+    at.selectbox(key="action_owner").set_value("C02")
+    at.button(key="FormSubmitter:action-Add action").click().run()
+    at.text_area(key="note_text").set_value("Safety plan in place; reviewed with the patient")
+    at.button(key="FormSubmitter:note-Save note").click().run()
+    buttons = {b.label: b for b in at.button}
+    buttons["Mark reviewed"].click().run()
+    text = page_text(at)
+    assert "Call GP about sleep medication" in text
+    assert "Reviewed in this meeting" in text
+    assert "1 decision note(s) saved; hidden in privacy mode." in text
+    assert "Safety plan in place" not in text
+    {b.label: b for b in at.button}["Next"].click().run()
+    assert at.get("progress")[0].proto.text == f"**2 of {agenda_size}**"
+
+    # A restart: the server's store is closed, the file reopened, a new session starts.
+    st_ = reopen_store(sample_db)
+    try:
+        rows = (
+            st_.cursor()
+            .execute(
+                "SELECT kind, patient_id, action, owner_clinician_id, status FROM review_items "
+                "WHERE kind IN ('action', 'note', 'reviewed') ORDER BY kind"
+            )
+            .fetchall()
+        )
+    finally:
+        st_.close()
+    assert rows == [
+        ("action", FIRST, "Call GP about sleep medication", "C02", "open"),
+        ("note", FIRST, None, None, None),
+        ("reviewed", FIRST, None, None, None),
+    ]
+    again = meeting_page(patient=FIRST)
+    text = page_text(again)
+    assert "Call GP about sleep medication" in text and "Reviewed in this meeting" in text
+    agenda = meeting_page()
+    assert "reviewed ✓" in page_text(agenda)
+    assert f"1 of {agenda_size} marked reviewed" in page_text(agenda)
+
+
+def test_two_sessions_add_actions_to_the_same_patient_and_both_are_kept(meeting_page):
+    one = meeting_page(patient=FIRST)
+    two = meeting_page(patient=FIRST)
+    for at, what in ((one, "Physio: pacing plan"), (two, "Psychology: sleep hygiene")):
+        at.text_input(key="action_text").set_value(what)
+    one.button(key="FormSubmitter:action-Add action").click().run()
+    two.button(key="FormSubmitter:action-Add action").click().run()
+    assert not one.exception and not two.exception
+    third = meeting_page(patient=FIRST)
+    text = page_text(third)
+    assert "Physio: pacing plan" in text and "Psychology: sleep hygiene" in text
+
+
+def test_a_stale_status_change_is_refused_in_a_sentence(meeting_page):
+    one = meeting_page(patient=FIRST)
+    one.text_input(key="action_text").set_value("Refer to pain clinic")
+    one.button(key="FormSubmitter:action-Add action").click().run()
+    two = meeting_page(patient=FIRST)
+    one.run()
+    status_one = next(s for s in one.selectbox if s.key and s.key.startswith("status_"))
+    status_two = next(s for s in two.selectbox if s.key and s.key.startswith("status_"))
+    status_one.set_value("done").run()
+    status_two.set_value("cancelled").run()
+    errors = [e.value for e in two.error]
+    assert any("changed in another window (it is now 'done'" in e for e in errors), errors
+    fresh = meeting_page(patient=FIRST)
+    status = next(s for s in fresh.selectbox if s.key and s.key.startswith("status_"))
+    assert status.value == "done"
+
+
+def test_an_unknown_patient_in_the_link_shows_the_agenda_with_a_sentence(meeting_page):
+    at = meeting_page(patient="P9999")
+    assert "'P9999' is not on the agenda" in page_text(at)
+    assert at.title[0].value.startswith("MDT meeting")
