@@ -432,8 +432,15 @@ def shared_screen_style() -> None:
 
 
 def agenda_style() -> None:
-    """Line the agenda's column headings up with the bordered rows below them."""
-    st.html("<style>.st-key-agenda_header { padding: 0 calc(1rem + 1px); }</style>")
+    """Agenda type a size up (it is read on the shared screen too), and the column headings lined
+    up with the bordered rows below them."""
+    st.html(
+        """<style>
+        .st-key-agenda_header { padding: 0 calc(1rem + 1px); }
+        .st-key-agenda_header p, [class*="st-key-agenda_row_"] p { font-size: 1.15rem; }
+        [class*="st-key-agenda_row_"] .stMarkdownBadge { font-size: 1.05rem; }
+        </style>"""
+    )
 
 
 def meeting_timer(started_epoch: float, planned_minutes: int) -> None:

@@ -46,20 +46,19 @@ class Server:
     process: subprocess.Popen
 
 
-@pytest.fixture
-def server(sample_store_file, tmp_path):
-    """A dashboard server on its own copy of the sample store, as `mdt-dashboard run` starts it."""
-    db = tmp_path / "store.duckdb"
-    shutil.copyfile(sample_store_file, db)
+def launch(db: Path, log_path: Path) -> Server:
+    """Start `streamlit run` on the store `db`, as `mdt-dashboard run` does, and wait until it
+    answers."""
     port = free_port()
     env = {**os.environ, store.DB_ENV: str(db), "MDT_AS_OF": AS_OF.isoformat()}
-    log = open(tmp_path / "server.log", "w")
+    log = open(log_path, "a")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -71,15 +70,28 @@ def server(sample_store_file, tmp_path):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError((tmp_path / "server.log").read_text())
+            raise RuntimeError(log_path.read_text())
         time.sleep(0.3)
-    yield Server(url, db, proc)
-    proc.terminate()
+    return Server(url, db, proc)
+
+
+def stop(server: Server) -> None:
+    server.process.terminate()
     try:
-        proc.wait(timeout=10)
+        server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def server(sample_store_file, tmp_path):
+    """A dashboard server on its own copy of the sample store."""
+    db = tmp_path / "store.duckdb"
+    shutil.copyfile(sample_store_file, db)
+    running = launch(db, tmp_path / "server.log")
+    yield running
+    stop(running)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,118 @@
+"""The MDT meeting on a shared screen (1920x1080) in a real browser: the agenda, presenting the
+first patient, an action item, 'mark reviewed', the next patient, the minutes; the decisions are
+still there after the server restarts; two browsers adding actions to one patient."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import launch, screenshot, stop, wait_idle
+
+SHARED_SCREEN = {"width": 1920, "height": 1080}
+
+
+def main(page: Page):
+    return page.locator("[data-testid='stMain']")
+
+
+def present_button_ready(page: Page) -> None:
+    expect(page.get_by_role("button", name="Present").first).to_be_visible()
+
+
+def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
+    page.set_viewport_size(SHARED_SCREEN)
+    page.goto(f"{server.url}/meeting")
+    wait_idle(page)
+    present_button_ready(page)
+    body = main(page)
+    expect(body).to_contain_text("Privacy mode is on")
+    first_row = page.locator(".st-key-agenda_row_P0006")
+    expect(first_row).to_contain_text("F.E. ·0006")
+    expect(first_row).to_contain_text("6.9 → 5.4 ↓ -1.5")
+    rows = page.locator("[class*='st-key-agenda_row_']")
+    assert rows.first.get_attribute("class").find("agenda_row_P0006") >= 0  # urgent first
+    agenda_size = rows.count()
+    # A chip's reason on hover; the safety chip says only 'see record' in privacy mode.
+    first_row.get_by_text("Catastrophizing").first.hover()
+    expect(page.get_by_text(re.compile(r"Catastrophizing \(review\): PCS 30 on"))).to_be_visible()
+    assert "Finley Example" not in body.inner_text()
+    screenshot(page, "meeting-agenda")
+
+    page.get_by_role("button", name="Start the meeting").click()
+    wait_idle(page)
+    expect(body).to_contain_text(f"1 of {agenda_size}")
+    expect(page.get_by_role("heading", name="F.E. ·0006")).to_be_visible()
+    expect(page.locator("#mdt-timer")).to_contain_text("/ 4:00")
+    expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
+    screenshot(page, "meeting-presenter")
+
+    page.get_by_label("Action item").fill("Call GP about sleep medication")
+    page.get_by_role("button", name="Add action").click()
+    wait_idle(page)
+    expect(body).to_contain_text("Call GP about sleep medication")
+    page.get_by_role("button", name="Mark reviewed").click()
+    wait_idle(page)
+    expect(body).to_contain_text("Reviewed in this meeting")
+    page.get_by_role("button", name="Next").click()
+    wait_idle(page)
+    expect(body).to_contain_text(f"2 of {agenda_size}")
+    page.get_by_role("button", name="Agenda").click()
+    wait_idle(page)
+    expect(page.locator(".st-key-agenda_row_P0006")).to_contain_text("reviewed ✓")
+
+    page.get_by_text("Meeting details").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Minutes (MD)").click()
+    minutes = tmp_path / "minutes.md"
+    download.value.save_as(minutes)
+    assert download.value.suggested_filename == "mdt-minutes-2026-11-20-private.md"
+    text = minutes.read_text(encoding="utf-8")
+    assert "## 1. F.E. ·0006 (P0006)" in text and "reviewed in this meeting" in text
+    assert "- Call GP about sleep medication — owner Dr Quinn Stubbs" in text
+    assert "Finley Example" not in text and "item 9" not in text
+
+    # Restart: the decisions are in the store file, and the next server shows them.
+    stop(server)
+    con = duckdb.connect(str(server.db), read_only=True)
+    try:
+        kinds = dict(
+            con.execute("SELECT kind, count(*) FROM review_items GROUP BY kind").fetchall()
+        )
+    finally:
+        con.close()
+    assert kinds["action"] == 1 and kinds["reviewed"] == 1 and kinds["agenda"] == agenda_size
+    again = launch(server.db, tmp_path / "server2.log")
+    try:
+        page.goto(f"{again.url}/meeting?patient=P0006")
+        wait_idle(page)
+        expect(main(page)).to_contain_text("Call GP about sleep medication")
+        expect(main(page)).to_contain_text("Reviewed in this meeting")
+    finally:
+        stop(again)
+
+
+def test_two_browsers_add_actions_to_the_same_patient(server, browser):
+    pages = [browser.new_context(viewport=SHARED_SCREEN).new_page() for _ in range(2)]
+    try:
+        for pg in pages:
+            pg.set_default_timeout(30_000)
+            pg.goto(f"{server.url}/meeting?patient=P0046")
+            wait_idle(pg)
+        for pg, what in zip(
+            pages, ("Physio: pacing plan", "Psychology: sleep hygiene"), strict=True
+        ):
+            pg.get_by_label("Action item").fill(what)
+        for pg in pages:  # one after the other, without waiting for the first to finish
+            pg.get_by_role("button", name="Add action").click()
+        for pg in pages:
+            wait_idle(pg)
+            pg.reload()
+            wait_idle(pg)
+            expect(main(pg)).to_contain_text("Physio: pacing plan")
+            expect(main(pg)).to_contain_text("Psychology: sleep hygiene")
+    finally:
+        for pg in pages:
+            pg.context.close()
