@@ -402,7 +402,7 @@ if ids:
             args=(pending[0],),
         )
 
-widths = [0.4, 2.2, 1.6, 4.2, 1.6, 1.3, 1.1, 1.2]
+widths = [0.4, 2.1, 1.6, 4.0, 1.9, 1.3, 1.1, 1.2]
 components.agenda_style()
 with st.container(key="agenda_header"):
     for column, label in zip(
@@ -414,12 +414,14 @@ with st.container(key="agenda_header"):
             "Flags (hover for the reason)",
             "Pain baseline → now",
             "Since review",
-            "Open actions",
+            "Actions open",
         ),
         strict=False,
     ):
         column.markdown(f"**{label}**")
-for r in agenda.itertuples():
+AGENDA_PAGE = 40  # rows drawn at a time: a network-wide agenda can run to hundreds
+shown = st.session_state.setdefault("agenda_rows_shown", AGENDA_PAGE)
+for r in agenda.head(shown).itertuples():
     with st.container(border=True, key=f"agenda_row_{r.patient_id}"):
         c = st.columns(widths, vertical_alignment="center")
         c[0].markdown(f"**{r.position}**")
@@ -445,6 +447,12 @@ for r in agenda.itertuples():
             args=(r.patient_id,),
             width="stretch",
         )
+if len(agenda) > shown:
+    st.button(
+        f"Show {min(AGENDA_PAGE, len(agenda) - shown)} more ({len(agenda) - shown} not shown)",
+        icon=":material/expand_more:",
+        on_click=lambda: st.session_state.update(agenda_rows_shown=shown + AGENDA_PAGE),
+    )
 
 st.subheader("Before and after")
 with st.expander("Meeting details: attendees, minutes per patient; agenda and minutes to send"):
