@@ -620,7 +620,7 @@ def _validate(
         return staged
     valid_keys: dict[str, str] = {}
     for i, st in enumerate(staged):
-        progress(0.5 + i / (2 * n), f"Checking {st.src.name} ({st.rows:,} rows)")
+        progress(0.5 + 0.45 * i / n, f"Checking {st.src.name} ({st.rows:,} rows)")
         _validate_table(cur, st, valid_keys, check_store_refs)
         t = st.src.table
         if len(t.key) == 1:

@@ -25,6 +25,8 @@ st.subheader("What is here")
 st.markdown(
     "- **Patient**: one patient's progress review on one time axis, flags with their reasons, "
     "and the printable progress report.\n"
+    "- **MDT meeting**: the agenda of patients to review (flagged or due), one patient at a time "
+    "on the shared screen, decisions and action items written back, and the minutes.\n"
     "- **Data**: what the store holds, import batches, patients without recent data, "
     "importing files, and the data dictionary."
 )
