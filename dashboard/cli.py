@@ -246,12 +246,17 @@ def cmd_report(args) -> int:
         if args.format == "json"
         else report.file_name(built.patient_id, as_of, built.privacy_mode, args.format)
     )
+    return _emit(data, out, f"the progress report of {built.patient} as of {as_of}")
+
+
+def _emit(data: bytes, out: str, what: str) -> int:
+    """Write an export to stdout ('-') or to a file, saying where."""
     if out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
         Path(out).write_bytes(data)
-        print(f"Wrote the progress report of {built.patient} as of {as_of} to {out}.")
+        print(f"Wrote {what} to {out}.")
     return 0
 
 
@@ -276,13 +281,7 @@ def cmd_agenda(args) -> int:
     out = args.out or (
         "-" if args.format != "pdf" else meeting.file_name("agenda", day, args.private, "pdf")
     )
-    if out == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        Path(out).write_bytes(data)
-        print(f"Wrote the agenda for {day} ({len(doc.body['patients'])} patients) to {out}.")
-    return 0
+    return _emit(data, out, f"the agenda for {day} ({len(doc.body['patients'])} patients)")
 
 
 def cmd_demo_data(args) -> int:

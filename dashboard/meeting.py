@@ -144,26 +144,31 @@ def start(st_: store.Store, day: dt.date, actor: str) -> None:
         )
 
 
+def _once(
+    cur: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    patient_id: str,
+    kinds: tuple[str, ...],
+    actor: str,
+    **values,
+) -> bool:
+    """Write an item of kinds[0] unless the day's meeting has one of `kinds` for the patient."""
+    _check_patient(cur, patient_id)
+    meeting_id = _ensure_meeting(cur, day)
+    if cur.execute(
+        "SELECT 1 FROM review_items WHERE meeting_id = $m AND patient_id = $p "
+        "AND list_contains($kinds, kind)",
+        {"m": meeting_id, "p": patient_id, "kinds": list(kinds)},
+    ).fetchone():
+        return False
+    _insert_item(cur, actor, meeting_id=meeting_id, patient_id=patient_id, kind=kinds[0], **values)
+    return True
+
+
 def add_patient(st_: store.Store, day: dt.date, patient_id: str, actor: str) -> bool:
     """Put a patient on the day's agenda by hand; False when they were on it already."""
     with st_.write() as cur:
-        _check_patient(cur, patient_id)
-        meeting_id = _ensure_meeting(cur, day)
-        if cur.execute(
-            "SELECT 1 FROM review_items WHERE meeting_id = $m AND patient_id = $p "
-            "AND kind IN ('added', 'agenda')",
-            {"m": meeting_id, "p": patient_id},
-        ).fetchone():
-            return False
-        _insert_item(
-            cur,
-            actor,
-            meeting_id=meeting_id,
-            patient_id=patient_id,
-            kind="added",
-            reason="added by hand",
-        )
-        return True
+        return _once(cur, day, patient_id, ("added", "agenda"), actor, reason="added by hand")
 
 
 def add_note(st_: store.Store, day: dt.date, patient_id: str, note: str, actor: str) -> str:
@@ -246,16 +251,7 @@ def mark_reviewed(st_: store.Store, day: dt.date, patient_id: str, actor: str) -
     """The patient was reviewed in the day's meeting (their last review date becomes the
     meeting's day); False when they already were."""
     with st_.write() as cur:
-        _check_patient(cur, patient_id)
-        meeting_id = _ensure_meeting(cur, day)
-        if cur.execute(
-            "SELECT 1 FROM review_items WHERE meeting_id = $m AND patient_id = $p "
-            "AND kind = 'reviewed'",
-            {"m": meeting_id, "p": patient_id},
-        ).fetchone():
-            return False
-        _insert_item(cur, actor, meeting_id=meeting_id, patient_id=patient_id, kind="reviewed")
-        return True
+        return _once(cur, day, patient_id, ("reviewed",), actor)
 
 
 def unmark_reviewed(st_: store.Store, day: dt.date, patient_id: str, actor: str) -> None:
