@@ -30,6 +30,12 @@ navigation = st.navigation(
         st.Page(
             PAGES / "meeting.py", title="MDT meeting", icon=":material/groups:", url_path="meeting"
         ),
+        st.Page(
+            PAGES / "caseload.py",
+            title="Caseload outcomes",
+            icon=":material/monitoring:",
+            url_path="caseload",
+        ),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
 )

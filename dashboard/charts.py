@@ -764,3 +764,183 @@ def for_shared_screen(fig: go.Figure, height: int = 560) -> go.Figure:
             bgcolor="rgba(255,255,255,0.8)",
         )
     return fig
+
+
+# ---- Caseload outcomes -------------------------------------------------------------------------
+RESPONSE_COLOURS = {
+    "substantial": "#005C42",  # a darker bluish green: more than meaningful
+    "meaningful": MEANINGFUL,
+    "not yet": NEUTRAL,
+}
+RESPONSE_LABELS = {
+    "substantial": "substantial (>= 50% down)",
+    "meaningful": "meaningful (>= 30% or >= 2 points down)",
+    "not yet": "not yet",
+}
+
+
+def _n_label(value, n: int, low_n: int) -> str:
+    text = "–" if value is None or pd.isna(value) else f"{value:.0f}%"
+    return f"{text} (n={n}{', low n' if n < low_n else ''})"
+
+
+def pain_change_distribution(patients: pd.DataFrame, nrs_ref: dict) -> go.Figure:
+    """One bar per patient (in care >= 8 weeks with a current rating): % change of NRS from
+    baseline, sorted, coloured by response class, with the meaningful and substantial lines.
+    Each bar carries the patient id (customdata) for the drill-down."""
+    df = patients.sort_values("change_pct").reset_index(drop=True)
+    fig = go.Figure()
+    for response, colour in RESPONSE_COLOURS.items():
+        part = df[df["pain_response"] == response]
+        fig.add_trace(
+            go.Bar(
+                x=part.index,
+                y=part["change_pct"],
+                marker_color=colour,
+                name=RESPONSE_LABELS[response],
+                customdata=part[["patient_id"]],
+                hovertemplate="%{customdata[0]}: %{y:+.1f}% from baseline<extra>"
+                + response
+                + "</extra>",
+            )
+        )
+    for pct, label in (
+        (-nrs_ref["meaningful_change_pct"], "meaningful"),
+        (-nrs_ref["substantial_change_pct"], "substantial"),
+    ):
+        fig.add_hline(
+            y=pct,
+            line={"color": INK, "dash": "dash", "width": 1.5},
+            annotation_text=f"{label}: {pct:g}% ({nrs_ref['source']})",
+            annotation_position="bottom right",
+        )
+    fig.add_hline(y=0, line={"color": BASELINE, "width": 1})
+    fig.update_xaxes(title="patients, sorted by change (click a bar to open the patient)",
+                     showticklabels=False)  # fmt: skip
+    fig.update_yaxes(title="NRS change from baseline (%) ↓ better")
+    fig.update_layout(bargap=0.05, barmode="overlay")
+    return _layout(fig, f"Pain change per patient (n = {len(df)})", height=440)
+
+
+def breakdown_bars(groups: pd.DataFrame, by: str, low_n: int) -> go.Figure:
+    """Share with meaningful pain reduction per group, each bar labelled with its n; low-n
+    groups drawn pale."""
+    df = groups.sort_values("meaningful_pct", na_position="first")
+    colours = [MEANINGFUL if n >= low_n else "#B8E0D2" for n in df["outcome_n"]]
+    fig = go.Figure(
+        go.Bar(
+            x=df["meaningful_pct"],
+            y=df["group"],
+            orientation="h",
+            marker_color=colours,
+            text=[
+                _n_label(v, n, low_n)
+                for v, n in zip(df["meaningful_pct"], df["outcome_n"], strict=True)
+            ],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="meaningful pain reduction (% of patients in care >= 8 weeks) → better",
+                     range=[0, 115], ticksuffix="%")  # fmt: skip
+    fig.update_yaxes(title=None, automargin=True)
+    return _layout(fig, f"Meaningful pain reduction by {by}", height=max(260, 60 + 44 * len(df)))
+
+
+def cohort_trend(cohorts: pd.DataFrame, low_n: int) -> go.Figure:
+    """Share with meaningful pain reduction by month of starting care, with n on each point;
+    low-n cohorts as hollow markers."""
+    df = cohorts.copy()
+    df["month"] = pd.to_datetime(df["cohort_month"])
+    fig = go.Figure(
+        go.Scatter(
+            x=df["month"],
+            y=df["meaningful_pct"],
+            mode="lines+markers+text",
+            line={"color": MEANINGFUL, "width": 3},
+            marker={
+                "size": 12,
+                "color": [MEANINGFUL if n >= low_n else "white" for n in df["outcome_n"]],
+                "line": {"color": MEANINGFUL, "width": 2},
+            },
+            text=[f"n={n}" for n in df["outcome_n"]],
+            textposition="top center",
+            name="meaningful reduction",
+            hovertemplate="%{x|%b %Y}: %{y:.0f}% (%{text})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="month care started", dtick="M1", tickformat="%b %Y")
+    fig.update_yaxes(title="meaningful reduction (%) → better", range=[0, 105], ticksuffix="%")
+    return _layout(fig, "Outcome by month of starting care (patients still in care >= 8 weeks)")
+
+
+def caseload_over_time(months: pd.DataFrame) -> go.Figure:
+    """Patients in care at each month's end (line), starts and discharges per month (bars)."""
+    df = months.copy()
+    df["month"] = pd.to_datetime(df["month_start"])
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=df["month"], y=df["started"], name="started", marker_color=SESSION))
+    fig.add_trace(
+        go.Bar(x=df["month"], y=df["discharged"], name="discharged", marker_color=MEANINGFUL)
+    )
+    fig.add_trace(
+        go.Bar(x=df["month"], y=df["dropped_out"], name="dropped out", marker_color=EVENT)
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=df["month"], y=df["active"], name="in care at month end", mode="lines+markers",
+            line={"color": INK, "width": 3},
+        )
+    )  # fmt: skip
+    fig.update_xaxes(title=None, dtick="M1", tickformat="%b %Y")
+    fig.update_yaxes(title="patients")
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Caseload over time")
+
+
+def factor_bars(factors: pd.DataFrame, title: str, low_n: int) -> go.Figure:
+    """Meaningful pain reduction by group within each factor (associations), labelled with n."""
+    df = factors.sort_values(["factor_order", "group_order", "group"], ascending=False)
+    labels = [f"{f}: {g}" for f, g in zip(df["factor"], df["group"], strict=True)]
+    fig = go.Figure(
+        go.Bar(
+            x=df["meaningful_pct"],
+            y=labels,
+            orientation="h",
+            marker_color=[MEANINGFUL if n >= low_n else "#B8E0D2" for n in df["n"]],
+            text=[
+                _n_label(v, n, low_n) for v, n in zip(df["meaningful_pct"], df["n"], strict=True)
+            ],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="meaningful pain reduction (%) → better", range=[0, 115],
+                     ticksuffix="%")  # fmt: skip
+    fig.update_yaxes(title=None, automargin=True)
+    return _layout(fig, title, height=max(260, 70 + 40 * len(df)))
+
+
+def sleep_vs_pain(patients: pd.DataFrame) -> go.Figure:
+    """Change in sleep quality (first 14 days of care to the last 14) against pain change, one
+    point per patient, coloured by response class (an association, not a cause)."""
+    df = patients.dropna(subset=["sleep_quality_change", "change_pct"])
+    fig = go.Figure()
+    for response, colour in RESPONSE_COLOURS.items():
+        part = df[df["pain_response"] == response]
+        fig.add_trace(
+            go.Scatter(
+                x=part["sleep_quality_change"],
+                y=part["change_pct"],
+                mode="markers",
+                marker={"color": colour, "size": 9, "opacity": 0.8},
+                name=RESPONSE_LABELS[response],
+                customdata=part[["patient_id"]],
+                hovertemplate="%{customdata[0]}: sleep %{x:+.1f}, pain %{y:+.1f}%<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title="change in sleep quality (0-10) → better", zeroline=True)
+    fig.update_yaxes(title="NRS change from baseline (%) ↓ better", zeroline=True)
+    return _layout(fig, f"Sleep change vs pain change (n = {len(df)})", height=440)

@@ -1,5 +1,5 @@
-"""`mdt-dashboard`: the one front door. run (the default), import, report, agenda, demo-data,
-dictionary."""
+"""`mdt-dashboard`: the one front door. run (the default), import, report, agenda, caseload,
+demo-data, dictionary."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import demo_data, importer, meeting, report, schema, store
+import queries
+from dashboard import caseload, demo_data, importer, meeting, report, schema, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
@@ -113,6 +114,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agenda.add_argument("--db", help=db_help)
 
+    cas = sub.add_parser(
+        "caseload", help="the caseload KPIs and patient-level table for a period (CSV or JSON)"
+    )
+    cas.add_argument("--format", choices=caseload.FORMATS, default="json", help="default json")
+    cas.add_argument("--as-of", type=_date, help="the last day of the period (default: today)")
+    cas.add_argument(
+        "--weeks",
+        type=int,
+        choices=caseload.PERIOD_WEEKS,
+        default=caseload.DEFAULT_WEEKS,
+        help=f"the period's length (default {caseload.DEFAULT_WEEKS})",
+    )
+    cas.add_argument("--site", action="append", help="only this site (repeat for more)")
+    cas.add_argument(
+        "--clinician", action="append", help="only this primary clinician's id (repeat for more)"
+    )
+    cas.add_argument("--condition", action="append", help="only this condition (repeat for more)")
+    cas.add_argument("--private", action="store_true", help="aliases instead of names")
+    cas.add_argument("--out", help="file to write (default: stdout)")
+    cas.add_argument("--db", help=db_help)
+
     dic = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
     dic.add_argument("--out", default=str(ROOT / "docs" / "data-dictionary.md"))
     dic.add_argument("--db", help="(accepted for symmetry; the dictionary comes from the schema)")
@@ -136,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if command == "agenda":
             return cmd_agenda(args)
+        if command == "caseload":
+            return cmd_caseload(args)
         if command == "dictionary":
             return cmd_dictionary(args)
     except (
@@ -282,6 +306,50 @@ def cmd_agenda(args) -> int:
         "-" if args.format != "pdf" else meeting.file_name("agenda", day, args.private, "pdf")
     )
     return _emit(data, out, f"the agenda for {day} ({len(doc.body['patients'])} patients)")
+
+
+def cmd_caseload(args) -> int:
+    st_ = _open_for_export(args.db, "the Caseload outcomes page ('Patient table (CSV)')")
+    period = caseload.Period(args.as_of or dt.date.today(), args.weeks)
+    filters = caseload.Filters(
+        tuple(args.site) if args.site else None,
+        tuple(args.clinician) if args.clinician else None,
+        tuple(args.condition) if args.condition else None,
+    )
+    cur = st_.cursor()
+    try:
+        known = {
+            kind: set(group["value"])
+            for kind, group in queries.run(cur, "caseload_options").groupby("kind")
+        }
+        for kind, values in (
+            ("site", filters.sites),
+            ("clinician", filters.clinicians),
+            ("condition", filters.conditions),
+        ):
+            unknown = sorted(set(values or ()) - known.get(kind, set()))
+            if unknown:
+                raise CliError(
+                    f"There is no {kind} {', '.join(map(repr, unknown))} in the store; "
+                    f"the {kind}s are: {', '.join(sorted(known.get(kind, set())))}."
+                )
+        data = caseload.document(
+            lambda name, **params: queries.run(cur, name, **params),
+            period,
+            filters,
+            args.private,
+            args.format,
+        )
+        st_.audit(
+            "cli",
+            "export_caseload",
+            f"{args.format}; {period.describe()}; {filters.describe()}; "
+            f"privacy mode {'on' if args.private else 'off'}",
+        )
+    finally:
+        cur.close()
+        st_.close()
+    return _emit(data, args.out or "-", f"the caseload for {period.describe()}")
 
 
 def cmd_demo_data(args) -> int:

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 import queries
-from dashboard import importer, meeting, privacy, report, store
+from dashboard import caseload, importer, meeting, privacy, report, store
 
 INBOX_POLL_SECONDS = 2.0
 PRIVACY_KEY = "privacy_mode"
@@ -500,3 +500,15 @@ def meeting_downloads(frame: Frame, kind: str, formats: tuple[str, ...]) -> None
                 help=f"The {kind} as {fmt.upper()}"
                 + (", masked (privacy mode is on)." if frame.privacy_mode else "."),
             )
+
+
+def record_caseload_export(
+    frame: Frame, period: caseload.Period, filters: caseload.Filters
+) -> None:
+    """Write a caseload table export to the audit log."""
+    current_store().audit(
+        session_actor(),
+        "export_caseload",
+        f"csv; {period.describe()}; {filters.describe()}; "
+        f"privacy mode {'on' if frame.privacy_mode else 'off'}",
+    )

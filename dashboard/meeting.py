@@ -284,34 +284,23 @@ def record_time(
 
 def record_privacy(st_: store.Store, day: dt.date, on: bool, actor: str) -> None:
     """Write a privacy-mode change on the meeting page to the audit log."""
-    with st_.write(data_change=False) as cur:
-        cur.execute(
-            "INSERT INTO audit_log VALUES ($ts, $actor, $action, NULL, $detail)",
-            {
-                "ts": _now(),
-                "actor": actor,
-                "action": "privacy_on" if on else "privacy_off",
-                "detail": f"meeting {meeting_id_for(day)}: privacy mode turned "
-                + ("back on" if on else "off on the shared screen, after confirmation"),
-            },
-        )
+    change = "back on" if on else "off on the shared screen, after confirmation"
+    st_.audit(
+        actor,
+        "privacy_on" if on else "privacy_off",
+        f"meeting {meeting_id_for(day)}: privacy mode turned {change}",
+    )
 
 
 def record_export(
     st_: store.Store, what: str, day: dt.date, fmt: str, private: bool, actor: str
 ) -> None:
     """Write an agenda or minutes export to the audit log."""
-    with st_.write(data_change=False) as cur:
-        cur.execute(
-            "INSERT INTO audit_log VALUES ($ts, $actor, $action, NULL, $detail)",
-            {
-                "ts": _now(),
-                "actor": actor,
-                "action": f"export_{what}",
-                "detail": f"meeting {meeting_id_for(day)}; {fmt}; "
-                f"privacy mode {'on' if private else 'off'}",
-            },
-        )
+    st_.audit(
+        actor,
+        f"export_{what}",
+        f"meeting {meeting_id_for(day)}; {fmt}; privacy mode {'on' if private else 'off'}",
+    )
 
 
 # ---- What the meeting sends out -------------------------------------------------------------

@@ -461,13 +461,10 @@ def file_name(patient_id: str, as_of: dt.date, privacy_mode: bool, fmt: str) -> 
 
 def record_export(st_: store.Store, report: ProgressReport, fmt: str, actor: str) -> None:
     """Write who exported which patient's report, and how, to the audit log."""
-    with st_.write(data_change=False) as cur:
-        cur.execute(
-            "INSERT INTO audit_log VALUES ($ts, $actor, 'export_report', $patient, $detail)",
-            {
-                "ts": store._utc_now(),
-                "actor": actor,
-                "patient": report.patient_id,
-                "detail": f"{fmt}; as of {report.as_of}; privacy mode {'on' if report.privacy_mode else 'off'}",
-            },
-        )
+    privacy_mode = "on" if report.privacy_mode else "off"
+    st_.audit(
+        actor,
+        "export_report",
+        f"{fmt}; as of {report.as_of}; privacy mode {privacy_mode}",
+        patient_id=report.patient_id,
+    )

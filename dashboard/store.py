@@ -109,6 +109,15 @@ class Store:
                 if own:
                     cur.close()
 
+    def audit(self, actor: str, action: str, detail: str, patient_id: str | None = None) -> None:
+        """Write who did what to the audit log (no page shows it: the data version stays)."""
+        with self.write(data_change=False) as cur:
+            cur.execute(
+                "INSERT INTO audit_log VALUES ($ts, $actor, $action, $patient, $detail)",
+                {"ts": _utc_now(), "actor": actor, "action": action, "patient": patient_id,
+                 "detail": detail},
+            )  # fmt: skip
+
     def data_version(self) -> int:
         """A number that changes on every write: the key of every cached query result."""
         cur = self.cursor()

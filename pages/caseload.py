@@ -1,0 +1,242 @@
+"""Caseload outcomes: how the service is doing, where and why, for a period against the one
+before, with a drill-down to the patient. Filters live in the URL so a view can be shared."""
+
+import streamlit as st
+
+from dashboard import caseload, charts, components
+
+frame = components.current_frame()
+as_of = frame.as_of
+q = components.query
+
+st.title("Caseload outcomes")
+options = q("caseload_options")
+labels = {(r.kind, r.value): r.label for r in options.itertuples()}
+
+
+def choices(kind: str) -> list[str]:
+    return options[options.kind == kind]["value"].tolist()
+
+
+weeks_col, site_col, clinician_col, condition_col = st.columns([1.3, 1.4, 2, 2.6])
+weeks = weeks_col.segmented_control(
+    "Period (weeks)",
+    caseload.PERIOD_WEEKS,
+    default=caseload.DEFAULT_WEEKS,
+    required=True,
+    key="weeks",
+    bind="query-params",
+    help="The weeks to the as-of date (sidebar); every KPI is compared with the same number of "
+    "weeks before.",
+)
+sites = site_col.multiselect(
+    "Site", choices("site"), key="site", bind="query-params", placeholder="all sites"
+)
+clinicians = clinician_col.multiselect(
+    "Primary clinician",
+    choices("clinician"),
+    format_func=lambda c: labels[("clinician", c)],
+    key="clinician",
+    bind="query-params",
+    placeholder="all clinicians",
+)
+conditions = condition_col.multiselect(
+    "Condition", choices("condition"), key="condition", bind="query-params",
+    placeholder="all conditions",
+)  # fmt: skip
+period = caseload.Period(as_of, int(weeks or caseload.DEFAULT_WEEKS))
+filters = caseload.Filters(
+    tuple(sites) or None, tuple(clinicians) or None, tuple(conditions) or None
+)
+st.caption(
+    f"{period.describe()}, against {period.previous.describe()} · {filters.describe()} · "
+    f"a share over fewer than {caseload.LOW_N} is marked low n"
+)
+
+# ---- KPIs --------------------------------------------------------------------------------------
+kpis = caseload.kpis(q, period, filters)
+# Counts are shown without a colour (more discharges is neither good nor bad in itself); shares
+# green when they rise, except the median change (more negative = less pain) and drop-outs.
+DELTA_COLOUR = {"median_change": "inverse", "dropouts": "inverse"}
+for row_start in range(0, len(kpis), 4):
+    for column, k in zip(st.columns(4), kpis[row_start : row_start + 4], strict=False):
+        if k["value"] is None:
+            value = "–"
+        else:
+            value = f"{k['value']:.1f}%" if k["unit"] else f"{k['value']:,}"
+        delta = None
+        if k["change"] is not None:
+            delta = (
+                f"{k['change']:+.1f} points vs previous"
+                if k["unit"]
+                else f"{k['change']:+,g} vs previous"
+            )
+        detail = k["help"]
+        if "n" in k:
+            detail += f"  \nn = {k['n']:,} {k['n_counts']}"
+            if k.get("numerator") is not None:
+                detail += f" ({k['numerator']:,} of {k['n']:,})"
+            detail += f"; previous period {k['previous_n']:,}"
+        column.metric(
+            k["label"],
+            value,
+            delta=delta,
+            delta_color=DELTA_COLOUR.get(k["kpi"], "normal" if k["unit"] else "off")
+            if k["change"]
+            else "off",
+            help=detail,
+        )
+        if "n" in k:
+            column.caption(
+                f"n = {k['n']:,} {k['n_counts']}" + (" · **low n**" if k["low_n"] else "")
+            )
+
+patients = caseload.patients(q, period, filters)
+if patients.empty:
+    components.empty_state("No patient in this part of the caseload in the period.")
+    st.stop()
+outcome = patients[patients.outcome_eligible & patients.change_pct.notna()]
+nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
+
+
+def open_patient(patient_id: str) -> None:
+    st.switch_page("pages/patient.py", query_params={"patient": patient_id, "as_of": str(as_of)})
+
+
+def clicked_patient(event) -> str | None:
+    points = event.selection.points if event and event.selection else []
+    return points[0]["customdata"][0] if points else None
+
+
+tabs = st.tabs(["Breakdowns", "Pain change", "Trends", "Factors", "Flags and barriers", "Patients"])
+
+with tabs[0]:
+    by = st.segmented_control(
+        "Break down by",
+        ("clinician", "site", "condition", "discipline"),
+        default="clinician",
+        required=True,
+        key="by",
+        bind="query-params",
+    )
+    groups = caseload.breakdown(q, period, filters, by)
+    st.plotly_chart(charts.breakdown_bars(groups, by, caseload.LOW_N), width="stretch")
+    st.dataframe(
+        groups,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "meaningful_pct": st.column_config.NumberColumn("meaningful %", format="%.1f"),
+            "substantial_pct": st.column_config.NumberColumn("substantial %", format="%.1f"),
+            "median_change_pct": st.column_config.NumberColumn("median change %", format="%+.1f"),
+            "gas_met_pct": st.column_config.NumberColumn("GAS T >= 50 %", format="%.1f"),
+            "attendance_pct": st.column_config.NumberColumn("attendance %", format="%.1f"),
+            "adherence_pct": st.column_config.NumberColumn("adherence %", format="%.1f"),
+            "completeness_pct": st.column_config.NumberColumn("completeness %", format="%.1f"),
+            "outcome_n": st.column_config.NumberColumn(
+                "outcome n", help="In care >= 8 weeks with a baseline and a current rating"
+            ),
+            "gas_n": st.column_config.NumberColumn("GAS n"),
+        },
+    )
+
+with tabs[1]:
+    if outcome.empty:
+        components.empty_state("No patient has been in care 8 weeks with a current rating.")
+    else:
+        event = st.plotly_chart(
+            charts.pain_change_distribution(outcome, nrs_ref),
+            width="stretch",
+            on_select="rerun",
+            selection_mode="points",
+            key="distribution",
+        )
+        if chosen := clicked_patient(event):
+            open_patient(chosen)
+
+with tabs[2]:
+    st.plotly_chart(
+        charts.cohort_trend(caseload.cohorts(q, as_of, filters), caseload.LOW_N), width="stretch"
+    )
+    st.plotly_chart(
+        charts.caseload_over_time(q("caseload_over_time", as_of=as_of, **filters.params())),
+        width="stretch",
+    )
+
+with tabs[3]:
+    st.info(
+        "Associations, not causes: patients in care >= 8 weeks with a current rating, grouped "
+        "by each factor; every bar says its n.",
+        icon=":material/info:",
+    )
+    found = caseload.factors(q, period, filters)
+    sections = (
+        ("Sleep", ("Baseline sleep quality", "Change in sleep quality")),
+        ("Social support", ("Caregiver involvement", "Peer-group sessions (past 4 weeks)",
+                            "Open barriers", "Work status", "Workplace accommodation")),
+        ("Engagement", ("Attendance in the period", "Home-practice adherence in the period")),
+    )  # fmt: skip
+    for title, names in sections:
+        part = found[found.factor.isin(names)]
+        if part.empty:
+            continue
+        st.plotly_chart(charts.factor_bars(part, title, caseload.LOW_N), width="stretch")
+        with st.expander(f"{title}: the numbers, with home-practice adherence"):
+            st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
+    event = st.plotly_chart(
+        charts.sleep_vs_pain(outcome),
+        width="stretch",
+        on_select="rerun",
+        selection_mode="points",
+        key="sleep_scatter",
+    )
+    if chosen := clicked_patient(event):
+        open_patient(chosen)
+
+with tabs[4]:
+    flags_col, barriers_col = st.columns(2)
+    with flags_col:
+        st.subheader("Patients by flag")
+        st.dataframe(
+            q("caseload_flags", as_of=as_of, patient_ids=None, **filters.params()),
+            hide_index=True,
+            column_config={"flag": None},
+        )
+    with barriers_col:
+        st.subheader("Open barriers by kind")
+        st.dataframe(q("caseload_barriers", as_of=as_of, **filters.params()), hide_index=True)
+
+with tabs[5]:
+    table = caseload.patient_table(patients, frame.privacy_mode)
+    table.insert(1, "open", [f"/patient?patient={p}&as_of={as_of}" for p in table.patient_id])
+    st.caption("Click a row, or its Open link, to open the patient's progress review.")
+    picked = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="patients_table",
+        column_config={
+            "open": st.column_config.LinkColumn("open", display_text="Open"),
+            "change_pct": st.column_config.NumberColumn("change %", format="%+.1f"),
+            "change_points": st.column_config.NumberColumn("change", format="%+.1f"),
+        },
+    )
+    if picked and picked.selection.rows:
+        open_patient(table.iloc[picked.selection.rows[0]]["patient_id"])
+
+    def export() -> bytes:
+        data = caseload.to_csv(caseload.patient_table(patients, frame.privacy_mode))
+        components.record_caseload_export(frame, period, filters)
+        return data
+
+    st.download_button(
+        "Patient table (CSV)",
+        data=export,
+        file_name=caseload.file_name(as_of, frame.privacy_mode),
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        help="Masked when privacy mode is on (aliases, no names). Written to the audit log.",
+    )

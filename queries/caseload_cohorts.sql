@@ -1,0 +1,21 @@
+-- One row per month in which care started (cohort), for the patients of caseload_patients.sql:
+-- how many started, how many are still in care, and among those in care >= 8 weeks with a baseline
+-- and a current rating on the as-of date: n, meaningful pain reduction (count, share) and the
+-- median change; oldest cohort first.
+-- params: as caseload_patients.sql (pass a $start a year back for a year of cohorts)
+WITH cp AS (SELECT * FROM {{ caseload_patients }} c)
+SELECT
+    CAST(date_trunc('month', start_date) AS DATE) AS cohort_month,
+    count(*) AS started,
+    count(*) FILTER (WHERE in_care) AS in_care,
+    count(*) FILTER (WHERE outcome_eligible AND change_pct IS NOT NULL) AS outcome_n,
+    count(*) FILTER (WHERE outcome_eligible AND pain_response IN ('meaningful', 'substantial'))
+        AS meaningful,
+    round(100.0 * count(*) FILTER (WHERE outcome_eligible AND pain_response IN ('meaningful', 'substantial'))
+        / nullif(count(*) FILTER (WHERE outcome_eligible AND change_pct IS NOT NULL), 0), 1)
+        AS meaningful_pct,
+    round(median(change_pct) FILTER (WHERE outcome_eligible), 1) AS median_change_pct
+FROM cp
+WHERE start_date >= $start
+GROUP BY ALL
+ORDER BY cohort_month

@@ -1,0 +1,42 @@
+-- One row per calendar month of the 12 to the as-of date (the last one cut at the as-of date),
+-- under the filters: patients in care at the month's end, care episodes started in the month, and
+-- discharges and drop-outs in the month (the end of care as in caseload_patients.sql).
+-- params: $as_of, $sites, $clinicians, $conditions (lists, or NULL for all)
+WITH
+months AS (
+    SELECT CAST(m AS DATE) AS month_start,
+        least(CAST(m + INTERVAL 1 MONTH AS DATE) - 1, $as_of) AS month_end
+    FROM generate_series(date_trunc('month', $as_of - INTERVAL 11 MONTH),
+                         date_trunc('month', CAST($as_of AS TIMESTAMP)), INTERVAL 1 MONTH) t(m)
+),
+last_contact AS (
+    SELECT patient_id, max(day) AS last_contact FROM (
+        SELECT patient_id, CAST(ts AS DATE) AS day FROM sessions WHERE status = 'attended'
+        UNION ALL SELECT patient_id, CAST(ts AS DATE) FROM pain_ratings
+    ) GROUP BY patient_id
+),
+cohort AS (  -- end of care: the discharge date, else the last contact for a discharge or drop-out
+    SELECT p.*, CASE WHEN p.discharge_date IS NOT NULL THEN p.discharge_date
+                     WHEN p.status IN ('discharged', 'dropped_out') THEN l.last_contact END AS end_of_care
+    FROM patients p LEFT JOIN last_contact l USING (patient_id)
+    WHERE ($sites IS NULL OR list_contains(CAST($sites AS VARCHAR[]), site))
+      AND ($clinicians IS NULL OR list_contains(CAST($clinicians AS VARCHAR[]), primary_clinician_id))
+      AND ($conditions IS NULL OR list_contains(CAST($conditions AS VARCHAR[]), condition))
+)
+SELECT
+    m.month_start,
+    count(c.patient_id) FILTER (
+        WHERE c.start_date <= m.month_end
+          AND coalesce(c.end_of_care > m.month_end, c.status IN ('active', 'on_hold'))
+    ) AS active,
+    count(c.patient_id) FILTER (WHERE c.start_date BETWEEN m.month_start AND m.month_end) AS started,
+    count(c.patient_id) FILTER (
+        WHERE c.status = 'discharged' AND c.end_of_care BETWEEN m.month_start AND m.month_end
+    ) AS discharged,
+    count(c.patient_id) FILTER (
+        WHERE c.status = 'dropped_out' AND c.end_of_care BETWEEN m.month_start AND m.month_end
+    ) AS dropped_out
+FROM months m
+LEFT JOIN cohort c ON c.start_date <= m.month_end
+GROUP BY m.month_start
+ORDER BY m.month_start

@@ -1,0 +1,131 @@
+-- One row per patient in the caseload during the period ($start .. $as_of: started by the as-of
+-- date and whose care had not ended before the period began; the end of care is the discharge
+-- date, else for a discharge or drop-out without one the last attended session or pain rating), narrowed by the filters: who, where, with
+-- whom, the since-baseline pain summary of patient_summary.sql (response class from the NRS
+-- reference row), whether they count for outcomes (in care on the as-of date with >= 8 weeks in
+-- care, MEASURES.md), the latest GAS T-score, attendance and home-practice adherence in the
+-- period, a pain rating in the last 14 days, open barriers, sleep quality in the first and the
+-- last 14 days, and the latest social-support record.
+-- params: $as_of, $start, $sites, $clinicians, $conditions (lists, or NULL for all),
+--         $patient_ids (NULL; passed to patient_summary.sql)
+WITH
+summary AS (SELECT * FROM {{ patient_summary }} ps),
+ended AS (  -- the end of care: the discharge date, else (discharged or dropped out without a
+            -- date) the last attended session or pain rating
+    SELECT s.*, p.discharge_date AS discharged_on,
+        CASE WHEN p.discharge_date IS NOT NULL THEN p.discharge_date
+             WHEN s.status IN ('discharged', 'dropped_out')
+                 THEN greatest(s.last_session_date, CAST(s.last_pain_date AS DATE))
+        END AS end_of_care
+    FROM summary s
+    JOIN patients p USING (patient_id)
+),
+members AS (
+    SELECT *
+    FROM ended s
+    WHERE s.start_date <= $as_of
+      AND coalesce(s.end_of_care >= $start, s.status IN ('active', 'on_hold'))
+      AND ($sites IS NULL OR list_contains(CAST($sites AS VARCHAR[]), s.site))
+      AND ($clinicians IS NULL OR list_contains(CAST($clinicians AS VARCHAR[]), s.primary_clinician_id))
+      AND ($conditions IS NULL OR list_contains(CAST($conditions AS VARCHAR[]), s.condition))
+),
+period_sessions AS (
+    SELECT x.patient_id,
+        count(*) FILTER (WHERE x.status = 'attended') AS attended,
+        count(*) FILTER (WHERE x.status = 'dna') AS dna,
+        count(*) FILTER (WHERE x.status = 'cancelled_patient') AS cancelled_patient
+    FROM sessions x
+    SEMI JOIN members m ON m.patient_id = x.patient_id
+    WHERE CAST(x.ts AS DATE) BETWEEN $start AND $as_of
+    GROUP BY x.patient_id
+),
+period_practice AS (
+    SELECT h.patient_id, sum(h.prescribed_min) AS prescribed_min,
+        sum(coalesce(h.completed_min, 0)) AS completed_min
+    FROM home_practice h
+    SEMI JOIN members m ON m.patient_id = h.patient_id
+    WHERE h.prescribed_min > 0 AND h.date BETWEEN $start AND $as_of
+    GROUP BY h.patient_id
+),
+recent_rating AS (
+    SELECT DISTINCT r.patient_id
+    FROM pain_ratings r
+    SEMI JOIN members m ON m.patient_id = r.patient_id
+    WHERE CAST(r.ts AS DATE) BETWEEN $as_of - 13 AND $as_of
+),
+open_barriers AS (
+    SELECT b.patient_id, count(*) AS open_barriers
+    FROM barriers b
+    SEMI JOIN members m ON m.patient_id = b.patient_id
+    WHERE b.opened <= $as_of AND (b.closed IS NULL OR b.closed > $as_of)
+    GROUP BY b.patient_id
+),
+sleep AS (
+    SELECT d.patient_id,
+        round(avg(d.quality) FILTER (WHERE d.date BETWEEN m.start_date AND m.start_date + 13), 1)
+            AS sleep_quality_baseline,
+        round(avg(d.quality) FILTER (WHERE d.date BETWEEN $as_of - 13 AND $as_of), 1)
+            AS sleep_quality_recent
+    FROM sleep_diary d
+    JOIN members m USING (patient_id)
+    WHERE d.date <= $as_of
+    GROUP BY d.patient_id
+),
+social AS (
+    SELECT s.patient_id,
+        arg_max(s.caregiver_involvement, s.date) AS caregiver_involvement,
+        arg_max(s.peer_group_sessions, s.date) AS peer_group_sessions,
+        arg_max(s.work_status, s.date) AS work_status,
+        arg_max(s.accommodation, s.date) AS accommodation
+    FROM social_support s
+    SEMI JOIN members m ON m.patient_id = s.patient_id
+    WHERE s.date <= $as_of
+    GROUP BY s.patient_id
+)
+SELECT
+    m.patient_id,
+    m.name,
+    m.site,
+    m.condition,
+    m.primary_clinician_id,
+    m.primary_clinician,
+    m.primary_clinician_discipline AS discipline,
+    m.status,
+    m.start_date,
+    m.discharged_on AS discharge_date,
+    m.end_of_care,
+    m.in_care,
+    round(date_diff('day', m.start_date, least(coalesce(m.discharged_on, $as_of), $as_of)) / 7.0, 1)
+        AS weeks_in_care,
+    m.in_care AND date_diff('day', m.start_date, $as_of) / 7.0 >= 8 AS outcome_eligible,
+    m.baseline_nrs,
+    m.current_nrs,
+    m.change_points,
+    m.change_pct,
+    m.pain_response,
+    m.gas_t,
+    coalesce(ps.attended, 0) AS sessions_attended,
+    coalesce(ps.dna, 0) AS sessions_dna,
+    coalesce(ps.cancelled_patient, 0) AS sessions_cancelled_patient,
+    round(100.0 * ps.attended / nullif(ps.attended + ps.dna + ps.cancelled_patient, 0), 1)
+        AS attendance_pct,
+    pp.prescribed_min AS practice_prescribed_min,
+    pp.completed_min AS practice_completed_min,
+    round(100.0 * pp.completed_min / nullif(pp.prescribed_min, 0), 1) AS adherence_pct,
+    rr.patient_id IS NOT NULL AS rated_last_14_days,
+    coalesce(ob.open_barriers, 0) AS open_barriers,
+    sl.sleep_quality_baseline,
+    sl.sleep_quality_recent,
+    round(sl.sleep_quality_recent - sl.sleep_quality_baseline, 1) AS sleep_quality_change,
+    so.caregiver_involvement,
+    so.peer_group_sessions,
+    so.work_status,
+    so.accommodation
+FROM members m
+LEFT JOIN period_sessions ps USING (patient_id)
+LEFT JOIN period_practice pp USING (patient_id)
+LEFT JOIN recent_rating rr USING (patient_id)
+LEFT JOIN open_barriers ob USING (patient_id)
+LEFT JOIN sleep sl USING (patient_id)
+LEFT JOIN social so USING (patient_id)
+ORDER BY m.patient_id
