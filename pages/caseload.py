@@ -100,7 +100,8 @@ nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
 
 
 def open_patient(patient_id: str) -> None:
-    st.switch_page("pages/patient.py", query_params={"patient": patient_id, "as_of": str(as_of)})
+    # as_of and privacy_mode are bound to the sidebar widgets, which carry them to the page.
+    st.switch_page("../pages/patient.py", query_params={"patient": patient_id})
 
 
 def clicked_patient(event) -> str | None:

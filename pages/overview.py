@@ -27,6 +27,9 @@ st.markdown(
     "and the printable progress report.\n"
     "- **MDT meeting**: the agenda of patients to review (flagged or due), one patient at a time "
     "on the shared screen, decisions and action items written back, and the minutes.\n"
+    "- **Caseload outcomes**: KPIs for a period against the one before, breakdowns by "
+    "clinician, site, condition and discipline, cohorts, the factors behind outcomes, and a "
+    "drill-down to each patient.\n"
     "- **Data**: what the store holds, import batches, patients without recent data, "
     "importing files, and the data dictionary."
 )

@@ -1,0 +1,44 @@
+"""Caseload outcomes in a real browser, as a manager uses it: open the page, narrow it to a site,
+see the numbers change and the filter land in the URL, then click through to a patient."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import metric, screenshot, wait_idle
+
+
+def test_filter_then_click_through_to_a_patient(server, page):
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(f"{server.url}/caseload")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Caseload outcomes")).to_be_visible()
+    everyone = int(metric(page, "Active patients").inner_text())
+    expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
+    screenshot(page, "caseload", whole=True)
+
+    page.locator("[data-testid='stMultiSelect']").filter(has_text="Site").click()
+    page.get_by_role("option", name="North Clinic").click()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"site=North"))
+    north = int(metric(page, "Active patients").inner_text())
+    assert 0 < north < everyone
+    expect(page.get_by_text(re.compile(r"site: North Clinic"))).to_be_visible()
+    screenshot(page, "caseload-north")
+
+    # Click the patient with the largest pain reduction in the distribution chart.
+    page.get_by_role("tab", name="Pain change").click()
+    bars = page.locator("[data-testid='stPlotlyChart'] g.point path >> visible=true")
+    expect(bars.first).to_be_visible()
+    bars.first.scroll_into_view_if_needed()
+    box = bars.first.bounding_box()  # plotly's drag layer takes the click, as for a user
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + min(20, box["height"] / 2))
+    expect(page).to_have_url(re.compile(r"/patient\?patient=P\d{4}"), timeout=30_000)
+    wait_idle(page)
+    pid = re.search(r"patient=(P\d{4})", page.url).group(1)
+    expect(page.locator("[data-testid='stHeading']", has_text=f"({pid})").first).to_be_visible()
+    screenshot(page, "caseload-drill-down")
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
