@@ -18,7 +18,7 @@ def choices(kind: str) -> list[str]:
     return options[options.kind == kind]["value"].tolist()
 
 
-weeks_col, site_col, clinician_col, condition_col = st.columns([1.3, 1.4, 2, 2.6])
+weeks_col, site_col, clinician_col, condition_col = st.columns([1.6, 1.9, 2, 2.3])
 weeks = weeks_col.segmented_control(
     "Period (weeks)",
     caseload.PERIOD_WEEKS,
@@ -65,7 +65,9 @@ for row_start in range(0, len(kpis), 4):
         else:
             value = f"{k['value']:.1f}%" if k["unit"] else f"{k['value']:,}"
         delta = None
-        if k["change"] is not None:
+        if k["change"] == 0:
+            delta = "same as previous"
+        elif k["change"] is not None:
             delta = (
                 f"{k['change']:+.1f} points vs previous"
                 if k["unit"]
@@ -84,6 +86,7 @@ for row_start in range(0, len(kpis), 4):
             delta_color=DELTA_COLOUR.get(k["kpi"], "normal" if k["unit"] else "off")
             if k["change"]
             else "off",
+            delta_arrow="auto" if k["change"] else "off",
             help=detail,
         )
         if "n" in k:
