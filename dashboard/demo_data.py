@@ -126,6 +126,12 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def rng_onset(i: int) -> int:
+    """Days from the condition's onset to the start of care: fixed per patient, so the shared
+    random stream (and with it the rest of the data set) is unchanged."""
+    return 120 + (i * 53) % 600
+
+
 def _clip(x: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, x))
 
@@ -232,6 +238,16 @@ def _patient(w: Writers, i, n_patients, seed, window_start, end, staff) -> None:
         discharge_date=discharge,
         status=status,
         review_interval_days=interval,
+    )
+    w.row(
+        "conditions",
+        condition_id=f"{pid}-C1",
+        patient_id=pid,
+        code=code,
+        system="ICD-10",
+        display=condition,
+        onset_date=start - dt.timedelta(days=rng_onset(i)),
+        pain_relevant=True,
     )
     days = list(_days(start, last_day))
 

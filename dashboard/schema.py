@@ -137,6 +137,13 @@ IMPORT_TABLES: tuple[Table, ...] = (
                 values=("active", "discharged", "on_hold", "dropped_out"),
             ),
             C("review_interval_days", "int", min=7, max=180, default="28"),
+            C(
+                "deceased_date",
+                "date",
+                private=True,
+                description="Date of death where the record has one (FHIR Patient.deceased); "
+                "data dated after it is listed on the Data page",
+            ),
         ),
         "One row per patient and episode of care.",
         "Reference data",
@@ -525,6 +532,29 @@ IMPORT_TABLES: tuple[Table, ...] = (
             C("text", "text", private=True, description="Hidden in privacy mode"),
         ),
         "Flares, procedures and life events.",
+        "Session logs",
+        order=10,
+    ),
+    Table(
+        "conditions",
+        ("condition_id",),
+        (
+            C("condition_id", "id", required=True),
+            C("patient_id", "id", required=True, **PATIENT),
+            C("code", "text", description="SNOMED CT or ICD-10 code"),
+            C("system", "text", description="The code system (a URI, or SNOMED CT / ICD-10)"),
+            C("display", "text", required=True, description="The condition in words"),
+            C("onset_date", "date"),
+            C("abatement_date", "date", not_before="onset_date"),
+            C(
+                "pain_relevant",
+                "bool",
+                description="A pain condition (neuropathy, neuralgia, CRPS, chronic pain, "
+                "fibromyalgia, migraine ...)",
+            ),
+        ),
+        "Every recorded condition of a patient, for display (patients.condition is the one the "
+        "episode of care is for).",
         "Session logs",
         order=10,
     ),

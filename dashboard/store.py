@@ -19,7 +19,7 @@ import duckdb
 
 from dashboard import measures, schema
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # The project's own data folder, whatever the current folder is, so the CLI and the dashboard
 # always mean the same store.
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "mdt.duckdb"
@@ -55,8 +55,17 @@ def _add_review_tables(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(schema.create_table_sql(schema.ALL_TABLES[name]))
 
 
+def _add_conditions(cur: duckdb.DuckDBPyConnection) -> None:
+    """2 -> 3: every recorded condition (FHIR import), and the date of death on patients."""
+    cur.execute("ALTER TABLE patients ADD COLUMN deceased_date DATE")
+    cur.execute(schema.create_table_sql(schema.ALL_TABLES["conditions"]))
+
+
 # Migrations from version N to N+1, applied in order inside one transaction.
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _add_review_tables}
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: _add_review_tables,
+    2: _add_conditions,
+}
 
 
 class Store:

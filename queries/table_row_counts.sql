@@ -19,6 +19,7 @@ UNION ALL SELECT 'barriers', 'Session logs', count(*) FROM barriers
 UNION ALL SELECT 'adaptations', 'Session logs', count(*) FROM adaptations
 UNION ALL SELECT 'education', 'Session logs', count(*) FROM education
 UNION ALL SELECT 'events', 'Session logs', count(*) FROM events
+UNION ALL SELECT 'conditions', 'Session logs', count(*) FROM conditions
 UNION ALL SELECT 'instruments', 'Written by the app', count(*) FROM instruments
 UNION ALL SELECT 'flag_rules', 'Written by the app', count(*) FROM flag_rules
 UNION ALL SELECT 'import_batches', 'Written by the app', count(*) FROM import_batches

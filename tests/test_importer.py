@@ -174,6 +174,16 @@ VALID = {
         "teach_back": "partial",
     },
     "events": {"patient_id": "P1", "ts": "2026-02-03T08:00:00", "kind": "flare", "text": "x"},
+    "conditions": {
+        "condition_id": "K1",
+        "patient_id": "P1",
+        "code": "82423001",
+        "system": "http://snomed.info/sct",
+        "display": "Chronic pain",
+        "onset_date": "2025-11-02",
+        "abatement_date": "2026-01-02",
+        "pain_relevant": "true",
+    },
 }
 
 BASE = {
@@ -308,6 +318,10 @@ RULE_CASES = [
     ("adaptations", "setting", "car", "must be one of: home, work, community"),
     ("adaptations", "kind", "magic", "must be one of: ergonomic"),
     ("adaptations", "in_place_date", "2026-01-19", "must not be before recommended_date"),
+    ("conditions", "abatement_date", "2025-11-01", "must not be before onset_date"),
+    ("conditions", "display", "", "required"),
+    ("conditions", "pain_relevant", "maybe", "must be true/false, yes/no or 1/0"),
+    ("patients", "deceased_date", "29/06/2002", "must be a date (YYYY-MM-DD)"),
     ("adaptations", "effect", "great", "must be one of: helped, no_change, worse, unknown"),
     ("education", "teach_back", "good", "must be one of: correct, partial, incorrect"),
     ("education", "topic", "", "required"),
@@ -338,6 +352,7 @@ OTHER_KEY = {
     "adaptations": {"adaptation_id": "A3"},
     "education": {"topic": "sleep"},
     "events": {"ts": "2026-02-04T08:00:00"},
+    "conditions": {"condition_id": "K2"},
 }
 
 

@@ -186,8 +186,9 @@ def test_store_without_a_migration_path_says_so(tmp_path, monkeypatch):
         store.open_store(db)
 
 
-def test_a_version_1_store_gains_the_meeting_tables_and_keeps_its_data(tmp_path):
-    """Stores made before MDT meeting mode (schema 1) get review_meetings and review_items."""
+def test_a_version_1_store_migrates_to_the_current_schema_and_keeps_its_data(tmp_path):
+    """A store made before MDT meeting mode (schema 1) gets review_meetings and review_items (2),
+    then conditions and patients.deceased_date (3)."""
     db = tmp_path / "s.duckdb"
     st = store.open_store(db)
     with st.write() as cur:
@@ -196,13 +197,18 @@ def test_a_version_1_store_gains_the_meeting_tables_and_keeps_its_data(tmp_path)
         )
         cur.execute("DROP TABLE review_items")
         cur.execute("DROP TABLE review_meetings")
+        cur.execute("DROP TABLE conditions")
+        cur.execute("ALTER TABLE patients DROP COLUMN deceased_date")
         cur.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     st.close()
     st = store.open_store(db)
     try:
         cur = st.cursor()
-        assert st.meta()["schema_version"] == "2"
+        assert st.meta()["schema_version"] == str(store.SCHEMA_VERSION) == "3"
         assert cur.execute("SELECT count(*) FROM review_items").fetchone() == (0,)
+        assert cur.execute("SELECT count(*) FROM conditions").fetchone() == (0,)
+        columns = [r[0] for r in cur.execute("DESCRIBE patients").fetchall()]
+        assert columns[-1] == "deceased_date"
         assert cur.execute("SELECT count(*) FROM review_meetings").fetchone() == (0,)
         assert cur.execute("SELECT clinician_id FROM clinicians").fetchall() == [("C1",)]
     finally:
