@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import schema, store
+from dashboard import fhir, schema, store
 from dashboard.schema import Column, Table
 
 SUPPORTED = {".csv": "csv", ".parquet": "parquet"}
@@ -723,12 +723,70 @@ def import_into(
 
     Returns the result; nothing is applied when any row is invalid, unless skip_invalid, in which
     case the valid rows are applied and the rejects are in result.errors. Raises ImportFailed for
-    problems with whole files (missing, unreadable, wrong columns).
+    problems with whole files (missing, unreadable, wrong columns). FHIR R4 (Bundle JSON, NDJSON)
+    is converted to the import format first (fhir.py) and checked the same way.
     """
     path = Path(path)
+    options = dict(skip_invalid=skip_invalid, via=via, source=source or str(path),
+                   shift_days=shift_days, progress=progress, batch_id=batch_id)  # fmt: skip
+    if not fhir.is_fhir(path):
+        return _import_folder(st_, path, **options)
+    return _via_fhir(path, lambda conv: _import_folder(st_, conv.folder, converted=conv, **options))
+
+
+def _via_fhir(path: Path, run: Callable[[fhir.Converted], ImportResult]) -> ImportResult:
+    """Convert FHIR into the import format, run the import on it, and name every problem by
+    its FHIR file, line or entry, and field."""
+    try:
+        with fhir.converted(path) as conv:
+            if not any(conv.folder.glob("*.csv")):
+                if conv.errors:
+                    result = ImportResult(_new_batch_id(), str(path), conv.files)
+                    result.errors = conv.errors
+                    return result
+                raise ImportFailed(
+                    f"{path.name} has no resources the dashboard reads (Patient, Condition, "
+                    "Encounter, Observation, MedicationRequest ...). Nothing was changed."
+                )
+            result = run(conv)
+            result.errors = _fhir_places(conv, result.errors)
+            return result
+    except fhir.FhirError as e:
+        raise ImportFailed(str(e)) from e
+
+
+def _fhir_places(conv: fhir.Converted, errors: list[RowError]) -> list[RowError]:
+    out = []
+    for e in errors:
+        table = e.file[: -len(".csv")] if e.file.endswith(".csv") else None
+        where = conv.where(table, e.line) if table and e.line else None
+        if where is None:
+            out.append(e)
+            continue
+        place = where.place(conv.field_path(table, e.column))
+        out.append(RowError(where.file, where.line, place, e.value, e.rule))
+    return out
+
+
+def _import_folder(
+    st_: store.Store,
+    path: Path,
+    *,
+    skip_invalid: bool,
+    via: str,
+    source: str,
+    shift_days: int,
+    progress: Progress,
+    batch_id: str | None,
+    converted: fhir.Converted | None = None,
+) -> ImportResult:
     files, skipped = discover(path)
-    result = ImportResult(batch_id or _new_batch_id(), source or str(path), [f.name for f in files])
-    if skipped and via != "inbox":
+    result = ImportResult(batch_id or _new_batch_id(), source, [f.name for f in files])
+    if converted is not None:
+        result.files = converted.files
+        result.notices.extend(converted.notices)
+        result.errors.extend(converted.errors)
+    if skipped and via != "inbox" and converted is None:
         result.notices.append("Passed over (not CSV or Parquet): " + ", ".join(skipped) + ".")
     started = store._utc_now()
     checksum = _checksum(files)
@@ -777,19 +835,40 @@ def import_path(
     try:
         st_ = store.open_store(db)
     except store.StoreBusy:
-        return queue_batch(db, Path(path), skip_invalid=skip_invalid, progress=progress)
+        return _queue(db, Path(path), skip_invalid=skip_invalid, progress=progress)
     try:
         return import_into(st_, path, skip_invalid=skip_invalid, via="cli", progress=progress)
     finally:
         st_.close()
 
 
+def _queue(db: Path, path: Path, *, skip_invalid: bool, progress: Progress) -> ImportResult:
+    path = Path(path)
+    if not fhir.is_fhir(path):
+        return queue_batch(db, path, skip_invalid=skip_invalid, progress=progress)
+    return _via_fhir(
+        path,
+        lambda conv: queue_batch(
+            db, conv.folder, skip_invalid=skip_invalid, progress=progress, converted=conv
+        ),
+    )
+
+
 def queue_batch(
-    db: Path, path: Path, *, skip_invalid: bool, progress: Progress = _no_progress
+    db: Path,
+    path: Path,
+    *,
+    skip_invalid: bool,
+    progress: Progress = _no_progress,
+    converted: fhir.Converted | None = None,
 ) -> ImportResult:
     """Validate without the store, then place the batch in the inbox atomically (rename)."""
     files, _skipped = discover(path)
     result = ImportResult(_new_batch_id(), str(path), [f.name for f in files])
+    if converted is not None:
+        result.files = converted.files
+        result.notices.extend(converted.notices)
+        result.errors.extend(converted.errors)
     scratch = duckdb.connect()
     try:
         scratch.execute("SET TimeZone = 'UTC'")

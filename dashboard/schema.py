@@ -791,4 +791,7 @@ def data_dictionary_markdown(top_level: int = 1) -> str:
         for c in t.columns:
             lines.append(f"| {c.name} | {kind_help[c.kind]} | {_rules_text(c)} | {c.description} |")
         lines.append("")
-    return "\n".join(lines)
+    from dashboard import fhir  # fhir reads this module's tables
+
+    lines += [fhir.mapping_markdown().replace("## ", f"{h2} ", 1), ""]
+    return "\n".join(lines).rstrip("\n")

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from dashboard import importer, store
+from dashboard import fhir, importer, store
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,120}$")
 
@@ -22,7 +22,9 @@ def import_uploads(
     """Validate and import uploaded files as one batch (the same code as the CLI)."""
     files = list(files)
     if not files:
-        raise importer.ImportFailed("Choose one or more CSV or Parquet files to import.")
+        raise importer.ImportFailed(
+            "Choose one or more CSV, Parquet or FHIR (.json, .ndjson) files to import."
+        )
     with tempfile.TemporaryDirectory(prefix="mdt-upload-") as tmp:
         folder = Path(tmp)
         names = []
@@ -33,7 +35,8 @@ def import_uploads(
                     f"'{name}' is not a file name the import accepts; name files after their "
                     "table, e.g. sessions.csv."
                 )
-            importer.classify(Path(name))  # the same sentence as the CLI for a wrong file
+            if Path(name).suffix.lower() not in fhir.SUFFIXES:
+                importer.classify(Path(name))  # the same sentence as the CLI for a wrong file
             (folder / name).write_bytes(f.getvalue())
             names.append(name)
         return importer.import_into(

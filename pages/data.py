@@ -82,11 +82,33 @@ else:
         key="stale",
     )
 
+st.subheader("Records dated after a recorded death")
+contradictions = components.query("data_contradictions")
+st.caption(
+    "Imported as given (an EHR export can contradict itself) and listed here to be checked "
+    "against the record."
+)
+if contradictions.empty:
+    components.empty_state("No record is dated after a patient's recorded date of death.")
+else:
+    st.dataframe(
+        privacy.mask_frame(contradictions, frame.privacy_mode),
+        hide_index=True,
+        column_config={
+            "patient_id": "id",
+            "first_date": st.column_config.DateColumn("first", format="YYYY-MM-DD"),
+            "last_date": st.column_config.DateColumn("last", format="YYYY-MM-DD"),
+            "deceased_date": st.column_config.DateColumn("date of death", format="YYYY-MM-DD"),
+        },
+        key="contradictions",
+    )
+
 st.subheader("Import data")
 st.markdown(
     "Upload one CSV or Parquet file per table, named after the table (`sessions.csv`, "
-    "`pain_ratings.parquet`); the data dictionary below lists the columns. A batch is applied "
-    "whole or not at all; importing the same rows again changes nothing."
+    "`pain_ratings.parquet`), or FHIR R4 from the EHR: a Bundle (`.json`) or bulk-data "
+    "`.ndjson` files. The data dictionary below lists the columns and the FHIR mapping. A batch "
+    "is applied whole or not at all; importing the same rows again changes nothing."
 )
 with st.form("upload", clear_on_submit=False, border=True):
     files = st.file_uploader("Files to import", accept_multiple_files=True, key="upload_files")

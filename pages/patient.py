@@ -67,6 +67,18 @@ with st.container(border=True):
     )
     if not summary.in_care:
         st.caption("Not in care on the as-of date: flags are computed for patients in care.")
+    conditions = q("patient_conditions", patient_id=patient_id)
+    if len(conditions) > 1:
+        with st.expander(f"Recorded conditions ({len(conditions)})"):
+            st.dataframe(
+                conditions,
+                hide_index=True,
+                column_config={
+                    "onset_date": st.column_config.DateColumn("onset", format="YYYY-MM-DD"),
+                    "abatement_date": st.column_config.DateColumn("abated", format="YYYY-MM-DD"),
+                    "pain_relevant": st.column_config.CheckboxColumn("pain condition"),
+                },
+            )
     components.flag_callouts(flags, frame.privacy_mode)
     components.report_buttons(frame, patient_id, start)
 
