@@ -95,7 +95,7 @@ MAPPING: dict[str, tuple[str, dict[str, str]]] = {
         "birth_year": "birthDate", "sex": "gender", "deceased_date": "deceasedDateTime",
         "condition": "Condition.code (the pain-relevant one first)",
         "condition_code": "Condition.code.coding.code",
-        "start_date": "the first pain-relevant Condition.onset or pain rating",
+        "start_date": "the chosen Condition.onset or the first pain rating, the earlier",
         "status": "deceased -> discharged, else active",
         "discharge_date": "deceasedDateTime",
     }),
@@ -159,7 +159,6 @@ class _Patient:
     row: dict = field(default_factory=dict)
     deceased: str | None = None
     deceased_flag: bool = False
-    first_pain_condition: str | None = None
     first_rating: str | None = None
     first_any: str | None = None
     last_any: str | None = None
@@ -422,7 +421,6 @@ class Converter:
             candidate = (rank, onset or "9999", display, coding.get("code"))
             if p.condition is None or candidate < p.condition:
                 p.condition = candidate
-            p.first_pain_condition = _earliest(p.first_pain_condition, onset)
 
     def _encounter(self, where: Where, res: dict) -> None:
         cls = (res.get("class") or {}).get("code")
@@ -514,18 +512,16 @@ class Converter:
 
     # -- the episode of care, once everything is read ----------------------------------------
     def finish_patients(self, today: dt.date) -> None:
-        """Write each Patient with an episode of care: it starts at the first pain-relevant
-        condition or pain rating (else the first dated record, else today); a deceased patient
-        is discharged on the date of death (not before the start), everyone else is active."""
+        """Write each Patient with an episode of care for their pain condition: it starts at that
+        condition's onset or the first pain rating, whichever is earlier (else the first dated
+        record, else today); a deceased patient is discharged on the date of death (not before
+        the start), everyone else is active."""
         for p in self.patients.values():
             if p.where is None:
                 continue  # referenced, not in this batch: it must be in the store already
-            start = (
-                _earliest(p.first_pain_condition, p.first_rating)
-                or p.first_any
-                or today.isoformat()
-            )
             condition = p.condition or (None, None, "Not recorded (imported from FHIR)", None)
+            onset = condition[1] if condition[1] not in (None, "9999") else None
+            start = _earliest(onset, p.first_rating) or p.first_any or today.isoformat()
             row = dict(p.row)
             row.update(condition=condition[2], condition_code=condition[3], start_date=start,
                        deceased_date=p.deceased, status="discharged" if p.deceased_flag else "active")  # fmt: skip
@@ -643,8 +639,8 @@ def mapping_markdown() -> str:
         "ingredients: "
         + "; ".join(f"{cls}: {', '.join(words)}" for cls, words in DRUG_CLASSES)
         + "; anything else other. The same drug ordered twice on one day is kept once.",
-        "- Episode of care: start_date is the first pain-relevant condition's onset or the first "
-        "pain rating, whichever is earlier (else the first dated record); a deceased patient is "
+        "- Episode of care: start_date is the onset of the patient's pain condition (below) or the "
+        "first pain rating, whichever is earlier (else the first dated record); a deceased patient is "
         "discharged on the date of death, others are active. condition is the pain-relevant "
         "condition, neuropathic first, then chronic pain, then other pain, earliest onset first; "
         "every condition is kept in conditions. Data dated after a recorded death is imported and "

@@ -785,7 +785,6 @@ def _import_folder(
     if converted is not None:
         result.files = converted.files
         result.notices.extend(converted.notices)
-        result.errors.extend(converted.errors)
     if skipped and via != "inbox" and converted is None:
         result.notices.append("Passed over (not CSV or Parquet): " + ", ".join(skipped) + ".")
     started = store._utc_now()
@@ -793,6 +792,8 @@ def _import_folder(
     cur = st_.cursor()
     try:
         staged = _validate(cur, files, result, check_store_refs=True, progress=progress)
+        if converted is not None:  # problems found reading the FHIR come first
+            result.errors = converted.errors + result.errors
         fatal = any(e.line in (None, 1) for e in result.errors) or (
             result.errors and not skip_invalid
         )
@@ -868,7 +869,6 @@ def queue_batch(
     if converted is not None:
         result.files = converted.files
         result.notices.extend(converted.notices)
-        result.errors.extend(converted.errors)
     scratch = duckdb.connect()
     try:
         scratch.execute("SET TimeZone = 'UTC'")
@@ -878,6 +878,8 @@ def queue_batch(
         _validate(scratch, files, result, check_store_refs=False, progress=progress)
     finally:
         scratch.close()
+    if converted is not None:
+        result.errors = converted.errors + result.errors
     if result.errors and (not skip_invalid or any(e.line in (None, 1) for e in result.errors)):
         return result
     inbox = store.inbox_dir(db)
