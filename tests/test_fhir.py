@@ -371,3 +371,35 @@ def test_fhir_from_the_command_line_while_the_store_is_held_is_queued(tmp_path, 
     finally:
         st_.close()
     assert n == (30,)
+
+
+class Upload:
+    """What Streamlit's file uploader hands the Data page: a name and the bytes."""
+
+    def __init__(self, path: Path):
+        self.name, self._data = path.name, path.read_bytes()
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_the_data_page_upload_takes_a_fhir_bundle(sample_db):
+    from dashboard import uploads
+
+    st_ = store.open_store(sample_db)
+    try:
+        result = uploads.import_uploads(
+            st_, [Upload(WERNER)], skip_invalid=False, progress=lambda *_: None
+        )
+        stored = (
+            st_.cursor()
+            .execute(
+                "SELECT count(*) FROM pain_ratings r JOIN patients p USING (patient_id) "
+                "WHERE p.name = 'Werner Funk'"
+            )
+            .fetchone()
+        )
+    finally:
+        st_.close()
+    assert result.applied and result.files == [WERNER.name] and stored == (30,)
+    assert result.source == f"upload: {WERNER.name}"
