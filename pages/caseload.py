@@ -107,9 +107,14 @@ def open_patient(patient_id: str) -> None:
     st.switch_page("../pages/patient.py", query_params={"patient": patient_id})
 
 
-def clicked_patient(event) -> str | None:
+def chart_to_patient(figure, key: str) -> None:
+    """A chart whose points are patients: clicking one opens that patient's review."""
+    event = st.plotly_chart(
+        figure, width="stretch", on_select="rerun", selection_mode="points", key=key
+    )
     points = event.selection.points if event and event.selection else []
-    return points[0]["customdata"][0] if points else None
+    if points:
+        open_patient(points[0]["customdata"][0])
 
 
 tabs = st.tabs(["Breakdowns", "Pain change", "Trends", "Factors", "Flags and barriers", "Patients"])
@@ -148,15 +153,7 @@ with tabs[1]:
     if outcome.empty:
         components.empty_state("No patient has been in care 8 weeks with a current rating.")
     else:
-        event = st.plotly_chart(
-            charts.pain_change_distribution(outcome, nrs_ref),
-            width="stretch",
-            on_select="rerun",
-            selection_mode="points",
-            key="distribution",
-        )
-        if chosen := clicked_patient(event):
-            open_patient(chosen)
+        chart_to_patient(charts.pain_change_distribution(outcome, nrs_ref), "distribution")
 
 with tabs[2]:
     st.plotly_chart(
@@ -187,15 +184,7 @@ with tabs[3]:
         st.plotly_chart(charts.factor_bars(part, title, caseload.LOW_N), width="stretch")
         with st.expander(f"{title}: the numbers, with home-practice adherence"):
             st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
-    event = st.plotly_chart(
-        charts.sleep_vs_pain(outcome),
-        width="stretch",
-        on_select="rerun",
-        selection_mode="points",
-        key="sleep_scatter",
-    )
-    if chosen := clicked_patient(event):
-        open_patient(chosen)
+    chart_to_patient(charts.sleep_vs_pain(outcome), "sleep_scatter")
 
 with tabs[4]:
     flags_col, barriers_col = st.columns(2)

@@ -88,6 +88,17 @@ def rows(db: Path, sql: str) -> list[tuple]:
         st_.close()
 
 
+def werner_ratings(st_: store.Store) -> tuple:
+    return (
+        st_.cursor()
+        .execute(
+            "SELECT count(*) FROM pain_ratings r JOIN patients p USING (patient_id) "
+            "WHERE p.name = 'Werner Funk'"
+        )
+        .fetchone()
+    )
+
+
 def test_every_resource_type_maps_to_its_table(tmp_path):
     doc = bundle(
         PATIENT,
@@ -360,14 +371,7 @@ def test_fhir_from_the_command_line_while_the_store_is_held_is_queued(tmp_path, 
     st_ = store.open_store(sample_db)
     try:
         assert [o.failed for o in importer.apply_inbox(st_)] == [None]
-        n = (
-            st_.cursor()
-            .execute(
-                "SELECT count(*) FROM pain_ratings r JOIN patients p USING (patient_id) "
-                "WHERE p.name = 'Werner Funk'"
-            )
-            .fetchone()
-        )
+        n = werner_ratings(st_)
     finally:
         st_.close()
     assert n == (30,)
@@ -391,14 +395,7 @@ def test_the_data_page_upload_takes_a_fhir_bundle(sample_db):
         result = uploads.import_uploads(
             st_, [Upload(WERNER)], skip_invalid=False, progress=lambda *_: None
         )
-        stored = (
-            st_.cursor()
-            .execute(
-                "SELECT count(*) FROM pain_ratings r JOIN patients p USING (patient_id) "
-                "WHERE p.name = 'Werner Funk'"
-            )
-            .fetchone()
-        )
+        stored = werner_ratings(st_)
     finally:
         st_.close()
     assert result.applied and result.files == [WERNER.name] and stored == (30,)
