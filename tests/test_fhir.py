@@ -332,7 +332,7 @@ def test_bulk_ndjson_streams_with_line_numbers(tmp_path):
     assert snapshot(db) == before
 
 
-def test_records_after_a_recorded_death_are_imported_and_listed(tmp_path):
+def test_records_after_a_recorded_death_are_imported_and_listed(tmp_path, monkeypatch):
     dead = PATIENT | {"deceasedDateTime": "2020-03-05T10:00:00+00:00"}
     doc = bundle(
         dead,
@@ -352,6 +352,17 @@ def test_records_after_a_recorded_death_are_imported_and_listed(tmp_path):
     assert [(r["record"], r["records"], r["first_date"].date()) for r in listed] == [
         ("pain rating", 1, dt.date(2020, 3, 8))
     ]
+    # ... and the Data page lists it.
+    monkeypatch.setenv(store.DB_ENV, str(db))
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("../pages/data.py").run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "deceased_date" in d.value.columns)
+    assert table[["patient_id", "record", "records"]].values.tolist() == [
+        ["pat-1", "pain rating", 1]
+    ]
+    components.open_store.clear()
 
 
 def test_fhir_from_the_command_line_while_the_store_is_held_is_queued(tmp_path, sample_db):
