@@ -438,7 +438,7 @@ def agenda_style() -> None:
         """<style>
         .st-key-agenda_header { padding: 0 calc(1rem + 1px); }
         .st-key-agenda_header p, [class*="st-key-agenda_row_"] p { font-size: 1.15rem; }
-        [class*="st-key-agenda_row_"] .stMarkdownBadge { font-size: 1.05rem !important; }
+        [class*="st-key-agenda_row_"] .stMarkdownBadge { font-size: 1rem !important; }
         </style>"""
     )
 

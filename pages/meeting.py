@@ -402,7 +402,7 @@ if ids:
             args=(pending[0],),
         )
 
-widths = [0.4, 2.1, 1.6, 4.0, 1.9, 1.3, 1.1, 1.2]
+widths = [0.35, 1.9, 1.5, 3.8, 1.8, 1.3, 1.0, 1.5]
 components.agenda_style()
 with st.container(key="agenda_header"):
     for column, label in zip(
