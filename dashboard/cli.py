@@ -135,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     cas.add_argument("--out", help="file to write (default: stdout)")
     cas.add_argument("--db", help=db_help)
 
+    ben = sub.add_parser(
+        "bench", help="measure the dashboard at N synthetic patients (writes bench.json, bench.md)"
+    )
+    ben.add_argument("--patients", type=_positive, default=2000)
+    ben.add_argument("--weeks", type=_positive, default=demo_data.DEFAULT_WEEKS)
+    ben.add_argument(
+        "--out", required=True, help="folder for the store (reused when there) and the figures"
+    )
+    ben.add_argument("--db", help="(the benchmark builds its own store in --out)")
+
     dic = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
     dic.add_argument("--out", default=str(ROOT / "docs" / "data-dictionary.md"))
     dic.add_argument("--db", help="(accepted for symmetry; the dictionary comes from the schema)")
@@ -160,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_agenda(args)
         if command == "caseload":
             return cmd_caseload(args)
+        if command == "bench":
+            return cmd_bench(args)
         if command == "dictionary":
             return cmd_dictionary(args)
     except (
@@ -358,6 +370,16 @@ def cmd_demo_data(args) -> int:
     demo_data.write_readme(out, args.patients, args.weeks, args.seed, args.end)
     total = sum(counts.values())
     print(f"Wrote {total:,} synthetic rows in {len(counts)} files to {out}.")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from dashboard import bench  # only the benchmark needs it
+
+    out = Path(args.out)
+    bench.run(args.patients, args.weeks, out)
+    print((out / "bench.md").read_text(encoding="utf-8"))
+    print(f"Wrote {out / 'bench.json'} and {out / 'bench.md'}.")
     return 0
 
 

@@ -1,0 +1,336 @@
+"""`mdt-dashboard bench`: how the dashboard does at N patients, measured, never pass/fail.
+
+One run builds (or reuses) a store of N synthetic patients and writes bench.json and bench.md:
+validated import rows/s; each page's queries cold (a freshly opened store) and warm (run again);
+each page's full script time through AppTest, first run and cached rerun, in a process of its own
+whose peak RSS (VmHWM: ru_maxrss would carry the parent's over from fork) is the dashboard's
+after serving every page; the floor (DuckDB's one GROUP BY scan
+over the pain ratings); the pandas approach (tables loaded into frames, the same caseload and
+agenda numbers with groupby) with its time and memory against ours; and the sizes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import queries
+from dashboard import demo_data, importer, store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The queries each page runs (parameters are filled in by name).
+PAGES = {
+    "patient review": (
+        "patient_list", "patient_summary", "patient_flags", "instrument_reference", "flag_rule",
+        "patient_conditions", "patient_instrument_changes", "patient_pain_daily",
+        "patient_timeline_markers", "patient_pain_qualities_weekly", "patient_interference_weekly",
+        "patient_desensitization_weekly", "patient_functional_tasks",
+        "patient_functional_tasks_latest", "patient_objective_measures", "patient_assessments",
+        "patient_sleep", "patient_sleep_pain_correlation", "patient_social_support",
+        "patient_barriers", "patient_adaptations", "patient_home_practice_weekly",
+        "patient_teach_back", "patient_medications", "patient_goal_reviews", "patient_gas_t",
+        "patient_milestones", "patient_attendance_weekly",
+    ),
+    "meeting agenda": ("meeting_agenda", "review_meeting", "clinicians", "patient_list"),
+    "meeting presenter": (
+        "meeting_agenda", "patient_summary", "patient_brief", "review_actions", "meeting_items",
+        "instrument_reference", "patient_pain_daily", "patient_timeline_markers",
+    ),
+    "caseload": (
+        "caseload_options", "caseload_kpis", "caseload_patients", "caseload_breakdown",
+        "caseload_cohorts", "caseload_over_time", "caseload_factors", "caseload_flags",
+        "caseload_barriers", "instrument_reference",
+    ),
+    "data": (
+        "table_row_counts", "import_batches_recent", "patients_without_recent_data", "flag_rule",
+        "data_contradictions", "data_freshness",
+    ),
+}  # fmt: skip
+APP_PAGES = {  # page file, and its URL query parameters
+    "patient review": ("patient.py", "patient"),
+    "meeting agenda": ("meeting.py", None),
+    "meeting presenter": ("meeting.py", "patient"),
+    "caseload": ("caseload.py", None),
+    "data": ("data.py", None),
+}
+FLOOR_SQL = "SELECT patient_id, sum(nrs), count(*) FROM pain_ratings GROUP BY patient_id"
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def build_store(patients: int, weeks: int, out: Path) -> tuple[Path, dt.date, dict]:
+    """The store of `patients` synthetic patients in `out` (reused when there), its as-of date
+    (the data's last day), and the import figures (none when reused)."""
+    db = out / f"bench-{patients}.duckdb"
+    end = demo_data.DEMO_END
+    if db.exists():
+        return db, end, {}
+    folder = out / f"data-{patients}"
+    started = time.perf_counter()
+    counts = demo_data.generate(folder, patients, weeks, demo_data.DEFAULT_SEED, end)
+    generated = time.perf_counter() - started
+    st_ = store.open_store(db)
+    try:
+        started = time.perf_counter()
+        result = importer.import_into(st_, folder, via="demo")
+        seconds = time.perf_counter() - started
+    finally:
+        st_.close()
+    if not result.applied:
+        raise RuntimeError("; ".join(e.sentence() for e in result.errors[:3]))
+    rows = sum(counts.values())
+    return (
+        db,
+        end,
+        {
+            "generate_seconds": round(generated, 2),
+            "import_seconds": round(seconds, 2),
+            "import_rows": rows,
+            "import_rows_per_second": round(rows / seconds),
+        },
+    )
+
+
+def _params(as_of: dt.date, patient_id: str) -> dict:
+    return {
+        "as_of": as_of, "patient_id": patient_id, "patient_ids": None, "start":
+        as_of - dt.timedelta(weeks=12) + dt.timedelta(days=1), "meeting_id": as_of.isoformat(),
+        "code": "NRS", "by": "clinician", "sites": None, "clinicians": None, "conditions": None,
+        "limit": 50,
+    }  # fmt: skip
+
+
+def _run_page(cur, names: tuple[str, ...], params: dict, patient_id: str) -> float:
+    started = time.perf_counter()
+    for name in names:
+        wanted = queries.params_of(name)
+        given = {k: params[k] for k in wanted}
+        if (
+            name in ("patient_summary", "patient_flags", "review_actions")
+            and "patient_ids" in given
+        ):
+            given["patient_ids"] = [patient_id]  # the one patient on screen
+        if name == "flag_rule":
+            given["code"] = "stale_data"
+        queries.run(cur, name, **given)
+    return time.perf_counter() - started
+
+
+def query_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
+    """Each page's queries: cold on a freshly opened store, then warm."""
+    out = {}
+    params = _params(as_of, patient_id)
+    for page, names in PAGES.items():
+        st_ = store.open_store(db, read_only=True)
+        try:
+            cur = st_.cursor()
+            cold = _run_page(cur, names, params, patient_id)
+            warm = min(_run_page(cur, names, params, patient_id) for _ in range(3))
+        finally:
+            st_.close()
+        out[page] = {"queries": len(names), "cold_ms": _ms(cold), "warm_ms": _ms(warm)}
+    return out
+
+
+APPTEST_SCRIPT = r"""
+import json, os, sys, time
+from streamlit.testing.v1 import AppTest
+app, patient = sys.argv[1], sys.argv[2]
+pages = json.loads(sys.argv[3])
+at = AppTest.from_file(app, default_timeout=600)
+at.run()
+out = {}
+for name, (page, param) in pages.items():
+    if param:
+        at.query_params[param] = patient
+    else:
+        at.query_params.pop("patient", None)
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        at.switch_page("../pages/" + page).run()
+        times.append(time.perf_counter() - t)
+    if at.exception:
+        raise SystemExit(f"{name}: {at.exception[0].message}")
+    out[name] = {"script_first_ms": round(times[0] * 1000, 1),
+                 "script_cached_ms": round(times[1] * 1000, 1)}
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+out["peak_rss_mb"] = round(int(hwm) / 1024, 1)
+print(json.dumps(out))
+"""
+
+
+def script_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
+    """Every page through AppTest in a process of its own (a dashboard that has served every
+    page): first run and cached rerun, and that process's peak RSS."""
+    env = {**os.environ, store.DB_ENV: str(db), "MDT_AS_OF": as_of.isoformat()}
+    proc = subprocess.run(
+        [sys.executable, "-c", APPTEST_SCRIPT, str(ROOT / "dashboard" / "app.py"), patient_id,
+         json.dumps(APP_PAGES)],
+        env=env, capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"AppTest run failed: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def floor_ms(db: Path) -> float:
+    st_ = store.open_store(db, read_only=True)
+    try:
+        cur = st_.cursor()
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            cur.execute(FLOOR_SQL).fetchall()
+            times.append(time.perf_counter() - started)
+    finally:
+        st_.close()
+    return _ms(min(times))
+
+
+PANDAS_SCRIPT = r"""
+import json, sys, time
+import duckdb
+db, as_of, approach = sys.argv[1], sys.argv[2], sys.argv[3]
+t = time.perf_counter()
+con = duckdb.connect(db, read_only=True)
+con.execute("SET TimeZone = 'UTC'")
+if approach == "sql":
+    import datetime as dt
+    import queries
+    day = dt.date.fromisoformat(as_of)
+    queries.run(con, "meeting_agenda", as_of=day, meeting_id=as_of, patient_ids=None)
+    queries.run(con, "caseload_kpis", as_of=day, start=day - dt.timedelta(days=83),
+                patient_ids=None, sites=None, clinicians=None, conditions=None)
+else:
+    import pandas as pd
+    day = pd.Timestamp(as_of)
+    frames = {t_: con.execute(f"SELECT * FROM {t_}").df() for t_ in
+              ("patients", "pain_ratings", "sessions", "assessments", "home_practice")}
+    p, r = frames["patients"], frames["pain_ratings"]
+    r = r[r.context.isin(["now", "avg_24h"])].assign(day=r.ts.dt.normalize())
+    daily = r.groupby(["patient_id", "day"], as_index=False).nrs.mean().merge(
+        p[["patient_id", "start_date", "site", "primary_clinician_id"]], on="patient_id")
+    base = daily[daily.day <= daily.start_date + pd.Timedelta(days=6)].groupby("patient_id").nrs.mean()
+    cur = daily[(daily.day > day - pd.Timedelta(days=7)) & (daily.day <= day)].groupby("patient_id").nrs.mean()
+    change = (100 * (cur - base) / base).round(1)
+    in_care = p[(p.start_date <= day) & p.status.isin(["active", "on_hold"])].set_index("patient_id")
+    weeks = (day - in_care.start_date).dt.days / 7
+    eligible = change.reindex(in_care.index[weeks >= 8]).dropna()
+    kpis = {"meaningful": float((eligible <= -30).mean()), "median": float(eligible.median())}
+    s = frames["sessions"]
+    dna = s[(s.status == "dna") & (s.ts > day - pd.Timedelta(days=28))].groupby("patient_id").size()
+    h = frames["home_practice"]
+    h = h[(h.date > day - pd.Timedelta(days=14)) & (h.prescribed_min > 0)].groupby("patient_id")[
+        ["completed_min", "prescribed_min"]].sum()
+    a = frames["assessments"]
+    phq = a[a.instrument == "PHQ9"].sort_values("date").groupby("patient_id").last()
+    flags = {"missed": int((dna >= 2).sum()),
+             "practice": int((h.completed_min / h.prescribed_min < 0.5).sum()),
+             "mood": int((phq.total >= 15).sum()), "kpis": kpis}
+seconds = time.perf_counter() - t
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(json.dumps({"seconds": seconds, "peak_rss_mb": int(hwm) / 1024}))
+"""
+
+
+def approach(db: Path, as_of: dt.date, which: str) -> dict:
+    """The caseload KPIs and agenda flags the dashboard's way ('sql') or loaded into pandas
+    frames and grouped ('pandas'), each in a fresh process: time and peak RSS."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PANDAS_SCRIPT, str(db), as_of.isoformat(), which],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"{which} approach failed: {proc.stderr.strip()[-500:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"ms": _ms(result["seconds"]), "peak_rss_mb": round(result["peak_rss_mb"], 1)}
+
+
+def sizes(db: Path) -> dict:
+    st_ = store.open_store(db, read_only=True)
+    try:
+        counts = queries.run(st_.cursor(), "table_row_counts")
+        patients = int(counts.set_index("table_name").row_count["patients"])
+    finally:
+        st_.close()
+    return {
+        "patients": patients,
+        "rows": {r.table_name: int(r.row_count) for r in counts.itertuples() if r.row_count},
+        "store_mb": round(db.stat().st_size / 2**20, 1),
+    }
+
+
+def run(patients: int, weeks: int, out: Path) -> dict:
+    """Measure, write bench.json and bench.md into `out`, and return the figures."""
+    out.mkdir(parents=True, exist_ok=True)
+    db, as_of, imported = build_store(patients, weeks, out)
+    st_ = store.open_store(db, read_only=True)
+    try:
+        in_care = queries.run(st_.cursor(), "patient_list", as_of=as_of)
+    finally:
+        st_.close()
+    patient_id = in_care[in_care.in_care]["patient_id"].iloc[0]
+    figures = {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "as_of": as_of.isoformat(),
+        "patient": patient_id,
+        "sizes": sizes(db),
+        "import": imported or "reused an existing store",
+        "queries": query_times(db, as_of, patient_id),
+        "floor_ms": floor_ms(db),
+        "ours": approach(db, as_of, "sql"),
+        "pandas": approach(db, as_of, "pandas"),
+    }
+    figures["scripts"] = script_times(db, as_of, patient_id)
+    (out / "bench.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    (out / "bench.md").write_text(markdown(figures), encoding="utf-8")
+    return figures
+
+
+def markdown(f: dict) -> str:
+    s = f["sizes"]
+    lines = [
+        f"# Benchmark: {s['patients']:,} patients",
+        "",
+        f"Measured {f['measured_at']} on {f['machine']['cpus']} CPUs (Python "
+        f"{f['machine']['python']}); as of {f['as_of']}; store {s['store_mb']} MB, "
+        f"{sum(s['rows'].values()):,} rows.",
+        "",
+    ]
+    if isinstance(f["import"], dict):
+        i = f["import"]
+        lines += [f"Import (validated): {i['import_rows']:,} rows in {i['import_seconds']} s = "
+                  f"{i['import_rows_per_second']:,} rows/s (generated in {i['generate_seconds']} s).",
+                  ""]  # fmt: skip
+    lines += [
+        "| page | queries | cold ms | warm ms | script first ms | script cached ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for page, q in f["queries"].items():
+        sc = f["scripts"].get(page, {})
+        lines.append(f"| {page} | {q['queries']} | {q['cold_ms']} | {q['warm_ms']} | "
+                     f"{sc.get('script_first_ms', '')} | {sc.get('script_cached_ms', '')} |")  # fmt: skip
+    o, p = f["ours"], f["pandas"]
+    lines += [
+        "",
+        f"- Floor (one GROUP BY over pain ratings): {f['floor_ms']} ms",
+        f"- Agenda + caseload KPIs in a fresh process: ours {o['ms']} ms at {o['peak_rss_mb']} MB "
+        f"peak RSS; the pandas approach {p['ms']} ms at {p['peak_rss_mb']} MB "
+        f"({p['ms'] / max(o['ms'], 0.1):.1f}x the time, {p['peak_rss_mb'] / o['peak_rss_mb']:.1f}x "
+        "the memory)",
+        f"- Dashboard process after serving every page (AppTest): {f['scripts']['peak_rss_mb']} MB "
+        "peak RSS",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""The benchmark runs end to end at a small scale and writes every figure (how fast is for
+bench.json to say, never for a test)."""
+
+from __future__ import annotations
+
+import json
+
+from dashboard import bench, cli
+
+
+def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
+    out = tmp_path / "bench"
+    assert cli.main(["bench", "--patients", "120", "--weeks", "6", "--out", str(out)]) == 0
+    figures = json.loads((out / "bench.json").read_text())
+    assert figures["sizes"]["patients"] == 120
+    assert figures["sizes"]["rows"]["pain_ratings"] > 0 and figures["sizes"]["store_mb"] > 0
+    assert figures["import"]["import_rows"] == sum(figures["sizes"]["rows"].values()) - sum(
+        figures["sizes"]["rows"][t] for t in ("instruments", "flag_rules", "import_batches")
+    )
+    assert figures["import"]["import_rows_per_second"] > 0
+    assert set(figures["queries"]) == set(bench.PAGES)
+    for page, q in figures["queries"].items():
+        assert q["cold_ms"] > 0 and q["warm_ms"] > 0, page
+        assert figures["scripts"][page]["script_first_ms"] > 0, page
+        assert figures["scripts"][page]["script_cached_ms"] > 0, page
+    assert figures["scripts"]["peak_rss_mb"] > 50
+    assert figures["floor_ms"] > 0
+    for approach in ("ours", "pandas"):
+        assert figures[approach]["ms"] > 0 and figures[approach]["peak_rss_mb"] > 20
+    table = (out / "bench.md").read_text()
+    assert "| caseload | 10 |" in table and "the pandas approach" in table
+    assert "Wrote" in capsys.readouterr().out
+    # A second run reuses the store and says so.
+    assert cli.main(["bench", "--patients", "120", "--weeks", "6", "--out", str(out)]) == 0
+    assert json.loads((out / "bench.json").read_text())["import"] == "reused an existing store"
