@@ -98,7 +98,7 @@ patients = caseload.patients(q, period, filters)
 if patients.empty:
     components.empty_state("No patient in this part of the caseload in the period.")
     st.stop()
-outcome = patients[patients.outcome_eligible & patients.change_pct.notna()]
+outcome = patients[patients.counts_for_outcome]
 nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
 
 

@@ -18,16 +18,11 @@ SELECT
     grp AS "group",
     count(*) AS patients,
     count(*) FILTER (WHERE in_care) AS active,
-    count(*) FILTER (WHERE outcome_eligible AND change_pct IS NOT NULL) AS outcome_n,
-    count(*) FILTER (WHERE outcome_eligible AND pain_response IN ('meaningful', 'substantial'))
-        AS meaningful,
-    round(100.0 * count(*) FILTER (WHERE outcome_eligible AND pain_response IN ('meaningful', 'substantial'))
-        / nullif(count(*) FILTER (WHERE outcome_eligible AND change_pct IS NOT NULL), 0), 1)
-        AS meaningful_pct,
-    round(100.0 * count(*) FILTER (WHERE outcome_eligible AND pain_response = 'substantial')
-        / nullif(count(*) FILTER (WHERE outcome_eligible AND change_pct IS NOT NULL), 0), 1)
-        AS substantial_pct,
-    round(median(change_pct) FILTER (WHERE outcome_eligible), 1) AS median_change_pct,
+    count(*) FILTER (WHERE counts_for_outcome) AS outcome_n,
+    count(*) FILTER (WHERE meaningful_reduction) AS meaningful,
+    round(100.0 * avg(CAST(meaningful_reduction AS INTEGER)) FILTER (WHERE counts_for_outcome), 1) AS meaningful_pct,
+    round(100.0 * avg(CAST(substantial_reduction AS INTEGER)) FILTER (WHERE counts_for_outcome), 1) AS substantial_pct,
+    round(median(change_pct) FILTER (WHERE counts_for_outcome), 1) AS median_change_pct,
     count(*) FILTER (WHERE in_care AND gas_t IS NOT NULL) AS gas_n,
     round(100.0 * count(*) FILTER (WHERE in_care AND gas_t >= 50)
         / nullif(count(*) FILTER (WHERE in_care AND gas_t IS NOT NULL), 0), 1) AS gas_met_pct,

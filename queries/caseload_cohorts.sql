@@ -8,13 +8,10 @@ SELECT
     CAST(date_trunc('month', start_date) AS DATE) AS cohort_month,
     count(*) AS started,
     count(*) FILTER (WHERE in_care) AS in_care,
-    count(*) FILTER (WHERE outcome_eligible AND change_pct IS NOT NULL) AS outcome_n,
-    count(*) FILTER (WHERE outcome_eligible AND pain_response IN ('meaningful', 'substantial'))
-        AS meaningful,
-    round(100.0 * count(*) FILTER (WHERE outcome_eligible AND pain_response IN ('meaningful', 'substantial'))
-        / nullif(count(*) FILTER (WHERE outcome_eligible AND change_pct IS NOT NULL), 0), 1)
-        AS meaningful_pct,
-    round(median(change_pct) FILTER (WHERE outcome_eligible), 1) AS median_change_pct
+    count(*) FILTER (WHERE counts_for_outcome) AS outcome_n,
+    count(*) FILTER (WHERE meaningful_reduction) AS meaningful,
+    round(100.0 * avg(CAST(meaningful_reduction AS INTEGER)) FILTER (WHERE counts_for_outcome), 1) AS meaningful_pct,
+    round(median(change_pct) FILTER (WHERE counts_for_outcome), 1) AS median_change_pct
 FROM cp
 WHERE start_date >= $start
 GROUP BY ALL

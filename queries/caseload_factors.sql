@@ -5,7 +5,7 @@
 -- accommodation, attendance and home-practice adherence (tertiles).
 -- params: as caseload_patients.sql
 WITH cp AS (SELECT * FROM {{ caseload_patients }} c),
-outcome AS (SELECT * FROM cp WHERE outcome_eligible AND change_pct IS NOT NULL),
+outcome AS (SELECT * FROM cp WHERE counts_for_outcome),
 tertiles AS (
     SELECT 1 AS f, 'Baseline sleep quality' AS factor, patient_id, sleep_quality_baseline AS v,
         ntile(3) OVER (ORDER BY sleep_quality_baseline) AS t
@@ -57,9 +57,8 @@ SELECT
     l.grp AS "group",
     min(l.g) AS group_order,
     count(*) AS n,
-    count(*) FILTER (WHERE o.pain_response IN ('meaningful', 'substantial')) AS meaningful,
-    round(100.0 * count(*) FILTER (WHERE o.pain_response IN ('meaningful', 'substantial')) / count(*), 1)
-        AS meaningful_pct,
+    count(*) FILTER (WHERE o.meaningful_reduction) AS meaningful,
+    round(100.0 * avg(CAST(o.meaningful_reduction AS INTEGER)), 1) AS meaningful_pct,
     round(median(o.change_pct), 1) AS median_change_pct,
     round(100.0 * sum(o.practice_completed_min) / nullif(sum(o.practice_prescribed_min), 0), 1)
         AS adherence_pct

@@ -8,7 +8,7 @@
 -- params: as caseload_patients.sql
 WITH cp AS (SELECT * FROM {{ caseload_patients }} c),
 outcome AS (
-    SELECT * FROM cp WHERE outcome_eligible AND change_pct IS NOT NULL
+    SELECT * FROM cp WHERE counts_for_outcome
 )
 SELECT
     (SELECT count(*) FROM cp WHERE in_care) AS active_patients,
@@ -21,9 +21,9 @@ SELECT
     (SELECT sum(sessions_attended) FROM cp) AS attendance_num,
     (SELECT sum(sessions_attended + sessions_dna + sessions_cancelled_patient) FROM cp) AS attendance_n,
     (SELECT count(*) FROM cp WHERE outcome_eligible) AS outcome_eligible,
-    (SELECT count(*) FILTER (WHERE pain_response IN ('meaningful', 'substantial')) FROM outcome)
+    (SELECT count(*) FILTER (WHERE meaningful_reduction) FROM outcome)
         AS meaningful_num,
-    (SELECT count(*) FILTER (WHERE pain_response = 'substantial') FROM outcome) AS substantial_num,
+    (SELECT count(*) FILTER (WHERE substantial_reduction) FROM outcome) AS substantial_num,
     (SELECT count(*) FROM outcome) AS outcome_n,
     (SELECT round(median(change_pct), 1) FROM outcome) AS median_change_pct,
     (SELECT round(median(change_points), 1) FROM outcome) AS median_change_points,

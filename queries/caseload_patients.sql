@@ -98,11 +98,18 @@ SELECT
     round(date_diff('day', m.start_date, least(coalesce(m.discharged_on, $as_of), $as_of)) / 7.0, 1)
         AS weeks_in_care,
     m.in_care AND date_diff('day', m.start_date, $as_of) / 7.0 >= 8 AS outcome_eligible,
+    -- counts for the outcome shares: eligible, with a baseline and a current rating
+    m.in_care AND date_diff('day', m.start_date, $as_of) / 7.0 >= 8 AND m.change_pct IS NOT NULL
+        AS counts_for_outcome,
     m.baseline_nrs,
     m.current_nrs,
     m.change_points,
     m.change_pct,
     m.pain_response,
+    m.in_care AND date_diff('day', m.start_date, $as_of) / 7.0 >= 8
+        AND m.pain_response IN ('meaningful', 'substantial') AS meaningful_reduction,
+    m.in_care AND date_diff('day', m.start_date, $as_of) / 7.0 >= 8
+        AND m.pain_response = 'substantial' AS substantial_reduction,
     m.gas_t,
     coalesce(ps.attended, 0) AS sessions_attended,
     coalesce(ps.dna, 0) AS sessions_dna,
