@@ -180,6 +180,8 @@ def pain_trend(
         categoryorder="array",
         categoryarray=list(reversed(lanes.values())),
         range=[-0.6, 2.6],
+        tickmode="array",  # every lane named, even when large type would crowd the labels
+        tickvals=list(reversed(lanes.values())),
         row=2,
         col=1,
     )

@@ -850,7 +850,12 @@ def _queue(db: Path, path: Path, *, skip_invalid: bool, progress: Progress) -> I
     return _via_fhir(
         path,
         lambda conv: queue_batch(
-            db, conv.folder, skip_invalid=skip_invalid, progress=progress, converted=conv
+            db,
+            conv.folder,
+            skip_invalid=skip_invalid,
+            progress=progress,
+            converted=conv,
+            source=f"{path} (FHIR R4: {', '.join(conv.files)})",
         ),
     )
 
@@ -862,10 +867,11 @@ def queue_batch(
     skip_invalid: bool,
     progress: Progress = _no_progress,
     converted: fhir.Converted | None = None,
+    source: str | None = None,
 ) -> ImportResult:
     """Validate without the store, then place the batch in the inbox atomically (rename)."""
     files, _skipped = discover(path)
-    result = ImportResult(_new_batch_id(), str(path), [f.name for f in files])
+    result = ImportResult(_new_batch_id(), source or str(path), [f.name for f in files])
     if converted is not None:
         result.files = converted.files
         result.notices.extend(converted.notices)
@@ -891,7 +897,7 @@ def queue_batch(
         _fsync(tmp / f.name)
     manifest = {
         "batch_id": result.batch_id,
-        "source": str(path),
+        "source": result.source,
         "skip_invalid": skip_invalid,
         "queued_at": store._utc_now().isoformat(timespec="seconds"),
     }

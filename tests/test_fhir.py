@@ -383,9 +383,15 @@ def test_fhir_from_the_command_line_while_the_store_is_held_is_queued(tmp_path, 
     try:
         assert [o.failed for o in importer.apply_inbox(st_)] == [None]
         n = werner_ratings(st_)
+        source = (
+            st_.cursor()
+            .execute("SELECT source FROM import_batches ORDER BY started_at DESC LIMIT 1")
+            .fetchone()[0]
+        )
     finally:
         st_.close()
     assert n == (30,)
+    assert source == f"{WERNER} (FHIR R4: {WERNER.name})"  # not the temporary folder
 
 
 class Upload:
