@@ -560,18 +560,22 @@ class Converted:
     notices: list[str]
     errors: list  # importer.RowError, FHIR-level problems found while reading
 
-    def where(self, table: str, line: int) -> Where | None:
-        """The resource behind data line `line` (the header is line 1) of a table's CSV."""
+    def wheres(self, table: str, lines: set[int]) -> dict[int, Where]:
+        """The resources behind data lines of a table's CSV (the header is line 1), in one read."""
         path = self.folder / f".{table}.where"
-        if not path.exists() or line < 2:
-            return None
+        found: dict[int, Where] = {}
+        if not path.exists() or not lines:
+            return found
+        last = max(lines)
         with open(path, encoding="utf-8", newline="") as fh:
             for n, row in enumerate(csv.reader(fh), 2):
-                if n == line:
+                if n in lines:
                     file, nd_line, entry, rtype, rid = row
-                    return Where(file, int(nd_line) if nd_line else None,
-                                 int(entry) if entry != "" else None, rtype, rid)  # fmt: skip
-        return None
+                    found[n] = Where(file, int(nd_line) if nd_line else None,
+                                     int(entry) if entry != "" else None, rtype, rid)  # fmt: skip
+                if n >= last:
+                    break
+        return found
 
     def field_path(self, table: str, column: str | None) -> str:
         return MAPPING.get(table, ("", {}))[1].get(column or "", column or "")

@@ -756,10 +756,18 @@ def _via_fhir(path: Path, run: Callable[[fhir.Converted], ImportResult]) -> Impo
 
 
 def _fhir_places(conv: fhir.Converted, errors: list[RowError]) -> list[RowError]:
+    def table_of(e: RowError) -> str | None:
+        return e.file[: -len(".csv")] if e.file.endswith(".csv") and e.line else None
+
+    wanted: dict[str, set[int]] = {}
+    for e in errors:
+        if table := table_of(e):
+            wanted.setdefault(table, set()).add(e.line)
+    found = {table: conv.wheres(table, lines) for table, lines in wanted.items()}
     out = []
     for e in errors:
-        table = e.file[: -len(".csv")] if e.file.endswith(".csv") else None
-        where = conv.where(table, e.line) if table and e.line else None
+        table = table_of(e)
+        where = found[table].get(e.line) if table else None
         if where is None:
             out.append(e)
             continue
