@@ -665,6 +665,22 @@ def _apply(
         ).fetchone()[0]
         result.accepted[t.name] = result.accepted.get(t.name, 0) + int(n)
         after_table_applied(t.name)
+    # The per-day tables of every patient whose ratings, practice or care dates came in.
+    sources = [st for st in staged if st.src.table.name in DERIVED_FROM]
+    if sources:
+        cur.execute("CREATE OR REPLACE TEMP TABLE _touched (patient_id VARCHAR)")
+        for st in sources:
+            pid = typed(st.src.table.column("patient_id"), shift_days)
+            valid = f"FROM {st.stage} WHERE _row NOT IN (SELECT _row FROM import_errors WHERE tbl = $tbl)"
+            cur.execute(
+                f"INSERT INTO _touched SELECT DISTINCT {pid} {valid}", {"tbl": st.src.table.name}
+            )
+        store.refresh_derived(cur, "_touched")
+        cur.execute("DROP TABLE _touched")
+
+
+# Imported tables the store's per-day tables are computed from (store.DERIVED_SQL).
+DERIVED_FROM = ("patients", "pain_ratings", "home_practice")
 
 
 def after_table_applied(table: str) -> None:

@@ -684,7 +684,47 @@ APP_TABLES: tuple[Table, ...] = (
 )
 
 
-ALL_TABLES: dict[str, Table] = {t.name: t for t in (*IMPORT_TABLES, *APP_TABLES)}
+# Per patient-day summaries the store keeps in step with the imported rows (store.refresh_derived,
+# inside every import's transaction), so caseload-wide queries read one row per patient-day,
+# ordered by patient and day, instead of grouping every rating on every page view.
+DERIVED_TABLES: tuple[Table, ...] = (
+    Table(
+        "pain_daily",
+        ("patient_id", "day"),
+        (
+            C("patient_id", "id", required=True, **PATIENT),
+            C("day", "date", required=True, description="The rating's date (UTC)"),
+            C("care_day", "int", description="Days since the patient's start of care (0 = start)"),
+            C(
+                "nrs",
+                "float",
+                description="Mean of the day's `now` and `avg_24h` ratings (MEASURES.md)",
+            ),
+            C("ratings", "int", required=True, description="Ratings that day, any context"),
+        ),
+        "One row per patient and day with a pain rating: the day's pain intensity.",
+        "Kept by the store",
+    ),
+    Table(
+        "practice_daily",
+        ("patient_id", "day"),
+        (
+            C("patient_id", "id", required=True, **PATIENT),
+            C("day", "date", required=True),
+            C("prescribed_min", "int", required=True),
+            C(
+                "completed_min",
+                "int",
+                required=True,
+                description="Missing completed minutes count as 0",
+            ),
+        ),
+        "One row per patient and day with prescribed home practice: the day's minutes.",
+        "Kept by the store",
+    ),
+)
+
+ALL_TABLES: dict[str, Table] = {t.name: t for t in (*IMPORT_TABLES, *APP_TABLES, *DERIVED_TABLES)}
 
 
 def current_year() -> int:
@@ -705,7 +745,7 @@ def create_table_sql(table: Table) -> str:
 
 def ddl() -> list[str]:
     """CREATE TABLE statements for every table of the store."""
-    return [create_table_sql(t) for t in (*IMPORT_TABLES, *APP_TABLES)]
+    return [create_table_sql(t) for t in (*IMPORT_TABLES, *APP_TABLES, *DERIVED_TABLES)]
 
 
 def _rules_text(c: Column) -> str:
@@ -776,7 +816,7 @@ def data_dictionary_markdown(top_level: int = 1) -> str:
         "",
     ]
     group = None
-    for t in (*import_order(), *APP_TABLES):
+    for t in (*import_order(), *APP_TABLES, *DERIVED_TABLES):
         if t.group != group:
             group = t.group
             lines += [f"{h2} {group}", ""]

@@ -19,7 +19,7 @@ import duckdb
 
 from dashboard import measures, schema
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # The project's own data folder, whatever the current folder is, so the CLI and the dashboard
 # always mean the same store.
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "mdt.duckdb"
@@ -61,11 +61,52 @@ def _add_conditions(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(schema.create_table_sql(schema.ALL_TABLES["conditions"]))
 
 
+def _add_daily_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """3 -> 4: the per patient-day tables the store keeps (pain_daily, practice_daily)."""
+    for t in schema.DERIVED_TABLES:
+        cur.execute(schema.create_table_sql(t))
+    refresh_derived(cur, None)
+
+
 # Migrations from version N to N+1, applied in order inside one transaction.
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _add_review_tables,
     2: _add_conditions,
+    3: _add_daily_tables,
 }
+
+# How each derived table is computed from the imported rows, for the patients in {patients}.
+# Rows are written ordered by patient and day, so one patient's days sit together in the file.
+DERIVED_SQL = {
+    "pain_daily": """
+        SELECT r.patient_id, CAST(r.ts AS DATE) AS day,
+            CAST(date_diff('day', any_value(p.start_date), CAST(r.ts AS DATE)) AS INTEGER),
+            avg(r.nrs) FILTER (WHERE r.context IN ('now', 'avg_24h')), count(*)
+        FROM pain_ratings r LEFT JOIN patients p USING (patient_id)
+        WHERE {patients}
+        GROUP BY r.patient_id, CAST(r.ts AS DATE)
+        ORDER BY r.patient_id, day""",
+    "practice_daily": """
+        SELECT h.patient_id, h.date AS day, sum(h.prescribed_min),
+            sum(coalesce(h.completed_min, 0))
+        FROM home_practice h
+        WHERE h.prescribed_min > 0 AND {patients}
+        GROUP BY h.patient_id, h.date
+        ORDER BY h.patient_id, day""",
+}
+
+
+def refresh_derived(cur: duckdb.DuckDBPyConnection, touched: str | None) -> None:
+    """Recompute the derived tables for the patients listed in the table `touched` (one column,
+    patient_id), or for everyone when None. Runs inside the caller's transaction."""
+    for name, sql in DERIVED_SQL.items():
+        if touched is None:
+            cur.execute(f"DELETE FROM {name}")
+            which = "true"
+        else:
+            which = f"patient_id IN (SELECT patient_id FROM {touched})"
+            cur.execute(f"DELETE FROM {name} WHERE {which}")
+        cur.execute(f"INSERT INTO {name} " + sql.format(patients=which))
 
 
 class Store:

@@ -12,7 +12,7 @@ months AS (
 last_contact AS (
     SELECT patient_id, max(day) AS last_contact FROM (
         SELECT patient_id, CAST(ts AS DATE) AS day FROM sessions WHERE status = 'attended'
-        UNION ALL SELECT patient_id, CAST(ts AS DATE) FROM pain_ratings
+        UNION ALL SELECT patient_id, day FROM pain_daily
     ) GROUP BY patient_id
 ),
 cohort AS (  -- end of care: the discharge date, else the last contact for a discharge or drop-out

@@ -41,17 +41,17 @@ period_sessions AS (
 ),
 period_practice AS (
     SELECT h.patient_id, sum(h.prescribed_min) AS prescribed_min,
-        sum(coalesce(h.completed_min, 0)) AS completed_min
-    FROM home_practice h
+        sum(h.completed_min) AS completed_min
+    FROM practice_daily h
     SEMI JOIN members m ON m.patient_id = h.patient_id
-    WHERE h.prescribed_min > 0 AND h.date BETWEEN $start AND $as_of
+    WHERE h.day BETWEEN $start AND $as_of
     GROUP BY h.patient_id
 ),
 recent_rating AS (
     SELECT DISTINCT r.patient_id
-    FROM pain_ratings r
+    FROM pain_daily r  -- any rating that day, whatever its context
     SEMI JOIN members m ON m.patient_id = r.patient_id
-    WHERE CAST(r.ts AS DATE) BETWEEN $as_of - 13 AND $as_of
+    WHERE r.day BETWEEN $as_of - 13 AND $as_of
 ),
 open_barriers AS (
     SELECT b.patient_id, count(*) AS open_barriers

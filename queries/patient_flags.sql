@@ -49,35 +49,33 @@ cohort AS (
       AND coalesce(discharge_date > $as_of, status IN ('active', 'on_hold'))
       AND ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))
 ),
--- Pain intensity of a day: the mean of its `now` and `avg_24h` ratings (MEASURES.md).
-pain_daily AS (
-    SELECT r.patient_id, CAST(r.ts AS DATE) AS day, avg(r.nrs) AS nrs
-    FROM pain_ratings r
-    SEMI JOIN cohort c ON c.patient_id = r.patient_id
-    WHERE r.context IN ('now', 'avg_24h') AND CAST(r.ts AS DATE) <= $as_of
-    GROUP BY ALL
-),
+-- Pain intensity of a day: the mean of its `now` and `avg_24h` ratings (MEASURES.md), kept by the
+-- store in pain_daily (care_day = days since the start of care).
 pain AS (
     SELECT
         c.patient_id,
         date_diff('day', c.start_date, $as_of) / 7.0 AS weeks_in_care,
-        round(coalesce(
-            avg(d.nrs) FILTER (WHERE d.day BETWEEN c.start_date AND c.start_date + 6),
-            arg_min(d.nrs, d.day)
-        ), 1) AS baseline_nrs,
-        round(avg(d.nrs) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of), 1) AS current_nrs,
-        round(avg(d.nrs) FILTER (
-            WHERE d.day BETWEEN $as_of - (prm.flare_recent - 1) AND $as_of
-        ), 1) AS flare_recent_nrs,
-        round(avg(d.nrs) FILTER (
-            WHERE d.day BETWEEN $as_of - (prm.flare_recent + prm.flare_previous - 1)
-                            AND $as_of - prm.flare_recent
-        ), 1) AS flare_previous_nrs,
-        max(d.day) AS last_pain_day
+        d.baseline_nrs, d.current_nrs, d.flare_recent_nrs, d.flare_previous_nrs, d.last_pain_day
     FROM cohort c
-    CROSS JOIN prm
-    LEFT JOIN pain_daily d USING (patient_id)
-    GROUP BY ALL
+    LEFT JOIN (
+        SELECT d.patient_id,
+            round(coalesce(avg(d.nrs) FILTER (WHERE d.care_day BETWEEN 0 AND 6), arg_min(d.nrs, d.day)), 1)
+                AS baseline_nrs,
+            round(avg(d.nrs) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of), 1) AS current_nrs,
+            round(avg(d.nrs) FILTER (
+                WHERE d.day BETWEEN $as_of - (prm.flare_recent - 1) AND $as_of
+            ), 1) AS flare_recent_nrs,
+            round(avg(d.nrs) FILTER (
+                WHERE d.day BETWEEN $as_of - (prm.flare_recent + prm.flare_previous - 1)
+                                AND $as_of - prm.flare_recent
+            ), 1) AS flare_previous_nrs,
+            max(d.day) AS last_pain_day
+        FROM pain_daily d
+        SEMI JOIN cohort c ON c.patient_id = d.patient_id
+        CROSS JOIN prm
+        WHERE d.nrs IS NOT NULL AND d.day <= $as_of
+        GROUP BY d.patient_id
+    ) d USING (patient_id)
 ),
 latest_scores AS (
     SELECT
@@ -269,10 +267,10 @@ f_low_home_practice AS (
         SELECT h.patient_id, CAST(sum(coalesce(h.completed_min, 0)) AS INTEGER) AS completed,
             CAST(sum(h.prescribed_min) AS INTEGER) AS prescribed,
             round(100.0 * sum(coalesce(h.completed_min, 0)) / sum(h.prescribed_min), 1) AS adherence_pct
-        FROM home_practice h
+        FROM practice_daily h
         SEMI JOIN cohort c ON c.patient_id = h.patient_id
         CROSS JOIN prm
-        WHERE h.prescribed_min > 0 AND h.date BETWEEN $as_of - (prm.hp_days - 1) AND $as_of
+        WHERE h.day BETWEEN $as_of - (prm.hp_days - 1) AND $as_of
         GROUP BY h.patient_id
     ) CROSS JOIN prm
     WHERE adherence_pct < prm.hp_below_pct

@@ -16,26 +16,23 @@ cohort AS (
     FROM patients
     WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))
 ),
-pain_daily AS (
-    SELECT r.patient_id, CAST(r.ts AS DATE) AS day, avg(r.nrs) AS nrs
-    FROM pain_ratings r
-    SEMI JOIN cohort c ON c.patient_id = r.patient_id
-    WHERE r.context IN ('now', 'avg_24h') AND CAST(r.ts AS DATE) <= $as_of
-    GROUP BY ALL
-),
-pain AS (
+pain AS (  -- pain_daily: the day's mean of its `now` and `avg_24h` ratings, kept by the store
     SELECT
-        c.patient_id,
-        round(coalesce(
-            avg(d.nrs) FILTER (WHERE d.day BETWEEN c.start_date AND c.start_date + 6),
-            arg_min(d.nrs, d.day)
-        ), 1) AS baseline_nrs,
-        round(avg(d.nrs) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of), 1) AS current_nrs,
-        count(d.day) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of) AS current_days,
-        max(d.day) AS last_pain_date
+        c.patient_id, d.baseline_nrs, d.current_nrs, coalesce(d.current_days, 0) AS current_days,
+        d.last_pain_date
     FROM cohort c
-    LEFT JOIN pain_daily d USING (patient_id)
-    GROUP BY ALL
+    LEFT JOIN (
+        SELECT d.patient_id,
+            round(coalesce(avg(d.nrs) FILTER (WHERE d.care_day BETWEEN 0 AND 6), arg_min(d.nrs, d.day)), 1)
+                AS baseline_nrs,
+            round(avg(d.nrs) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of), 1) AS current_nrs,
+            count(d.day) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of) AS current_days,
+            max(d.day) AS last_pain_date
+        FROM pain_daily d
+        SEMI JOIN cohort c ON c.patient_id = d.patient_id
+        WHERE d.nrs IS NOT NULL AND d.day <= $as_of
+        GROUP BY d.patient_id
+    ) d USING (patient_id)
 ),
 change AS (
     SELECT *,
@@ -58,10 +55,10 @@ attendance AS (
 practice AS (
     SELECT h.patient_id,
         sum(h.prescribed_min) AS practice_prescribed_min,
-        sum(coalesce(h.completed_min, 0)) AS practice_completed_min
-    FROM home_practice h
+        sum(h.completed_min) AS practice_completed_min
+    FROM practice_daily h
     SEMI JOIN cohort c ON c.patient_id = h.patient_id
-    WHERE h.prescribed_min > 0 AND h.date <= $as_of
+    WHERE h.day <= $as_of
     GROUP BY h.patient_id
 ),
 goal_latest AS (

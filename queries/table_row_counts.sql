@@ -26,3 +26,5 @@ UNION ALL SELECT 'import_batches', 'Written by the app', count(*) FROM import_ba
 UNION ALL SELECT 'audit_log', 'Written by the app', count(*) FROM audit_log
 UNION ALL SELECT 'review_meetings', 'Written by the app', count(*) FROM review_meetings
 UNION ALL SELECT 'review_items', 'Written by the app', count(*) FROM review_items
+UNION ALL SELECT 'pain_daily', 'Kept by the store', count(*) FROM pain_daily
+UNION ALL SELECT 'practice_daily', 'Kept by the store', count(*) FROM practice_daily

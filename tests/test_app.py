@@ -59,13 +59,16 @@ def test_data_page_counts_batches_and_stale_patients(app, sample_db):
     shown = metrics(app)
     assert shown["Patients"] == "48"
     assert shown["Data version"] == str(store.open_store(sample_db).data_version())
-    counts = table_with(app, "group").set_index("table").rows
+    tables = table_with(app, "group")
+    counts = tables.set_index("table").rows
     assert counts["pain_ratings"] > 5000 and counts["patients"] == 48
     batches = table_with(app, "accepted")
     assert batches.via.tolist() == ["demo"]
-    assert batches.accepted.tolist() == [
-        counts.drop(["instruments", "flag_rules", "import_batches", "audit_log"]).sum()
-    ]
+    imported = tables[tables.group.isin(["Reference data", "Session logs"])].rows.sum()
+    assert batches.accepted.tolist() == [imported]
+    # The store's per-day tables: one row per patient-day with a rating / with practice.
+    assert 0 < counts["pain_daily"] < counts["pain_ratings"]
+    assert 0 < counts["practice_daily"] < counts["home_practice"]
     stale = table_with(app, "days_without_data")
     assert stale.patient_id.tolist() == ["P0014"]
     assert stale.days_without_data.tolist() == [20]

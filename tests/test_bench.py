@@ -15,7 +15,8 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
     assert figures["sizes"]["patients"] == 120
     assert figures["sizes"]["rows"]["pain_ratings"] > 0 and figures["sizes"]["store_mb"] > 0
     assert figures["import"]["import_rows"] == sum(figures["sizes"]["rows"].values()) - sum(
-        figures["sizes"]["rows"][t] for t in ("instruments", "flag_rules", "import_batches")
+        figures["sizes"]["rows"][t]
+        for t in ("instruments", "flag_rules", "import_batches", "pain_daily", "practice_daily")
     )
     assert figures["import"]["import_rows_per_second"] > 0
     assert set(figures["queries"]) == set(bench.PAGES)

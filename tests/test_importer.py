@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from dashboard import importer, schema, store
@@ -496,6 +498,88 @@ def test_reimport_with_a_changed_value_replaces_the_row(base_db, tmp_path):
     rows = st.cursor().execute("SELECT nrs FROM pain_ratings").fetchall()
     st.close()
     assert rows == [(3.25,)]
+
+
+def test_the_per_day_tables_follow_every_import(sample_db, tmp_path):
+    """pain_daily and practice_daily after imports that change a rating, add a day, move a
+    start of care and change practice minutes equal a recompute from scratch; untouched
+    patients keep their rows."""
+    st = store.open_store(sample_db)
+    cur = st.cursor()
+    p1_before = cur.execute("SELECT * FROM pain_daily WHERE patient_id = 'P0001'").fetchall()
+    rating = (
+        cur.execute(
+            "SELECT patient_id, strftime(ts, '%Y-%m-%dT%H:%M:%S') AS ts, nrs, context FROM pain_ratings "
+            "WHERE patient_id = 'P0002' AND context = 'avg_24h' ORDER BY ts LIMIT 1"
+        )
+        .fetchdf()
+        .iloc[0]
+    )
+    patient = cur.execute("SELECT * FROM patients WHERE patient_id = 'P0003'").fetchdf().iloc[0]
+    practice = (
+        cur.execute(
+            "SELECT patient_id, date, activity, prescribed_min FROM home_practice "
+            "WHERE patient_id = 'P0004' ORDER BY date LIMIT 1"
+        )
+        .fetchdf()
+        .iloc[0]
+    )
+    st.close()
+    write_csv(tmp_path / "b", "pain_ratings", [
+        {"patient_id": "P0002", "ts": rating.ts, "nrs": "0.5", "context": "avg_24h"},
+        {"patient_id": "P0002", "ts": "2026-11-21T09:00:00", "nrs": "4", "context": "now"},
+    ])  # fmt: skip
+    new_start = (pd.Timestamp(patient.start_date) + pd.Timedelta(days=3)).date().isoformat()
+    write_csv(tmp_path / "b", "patients", [{
+        "patient_id": "P0003", "name": patient["name"], "condition": patient.condition,
+        "start_date": new_start, "status": patient.status,
+    }])  # fmt: skip
+    write_csv(tmp_path / "b", "home_practice", [{
+        "patient_id": "P0004", "date": practice.date.date().isoformat(), "activity": practice.activity,
+        "prescribed_min": "25", "completed_min": "",
+    }])  # fmt: skip
+    result = importer.import_path(sample_db, tmp_path / "b")
+    assert result.applied, result.errors
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        kept = {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("pain_daily", "practice_daily")}  # fmt: skip
+        assert cur.execute(
+            "SELECT nrs, ratings FROM pain_daily WHERE patient_id = 'P0002' AND day = DATE '2026-11-21'"
+        ).fetchone() == (4.0, 1)
+        assert cur.execute(
+            "SELECT count(*), count(*) FILTER (WHERE care_day = date_diff('day', $s, day)) "
+            "FROM pain_daily WHERE patient_id = 'P0003'",
+            {"s": dt.date.fromisoformat(new_start)},
+        ).fetchone() == (
+            n3 := cur.execute(
+                "SELECT count(*) FROM pain_daily WHERE patient_id = 'P0003'"
+            ).fetchone()[0],
+            n3,
+        )
+        assert n3 > 0
+        assert (
+            cur.execute(
+                "SELECT prescribed_min FROM practice_daily WHERE patient_id = 'P0004' AND day = $d",
+                {"d": practice.date.date()},
+            ).fetchone()[0]
+            == cur.execute(
+                "SELECT sum(prescribed_min) FROM home_practice WHERE patient_id = 'P0004' AND date = $d "
+                "AND prescribed_min > 0",
+                {"d": practice.date.date()},
+            ).fetchone()[0]
+        )
+        assert (
+            cur.execute("SELECT * FROM pain_daily WHERE patient_id = 'P0001'").fetchall()
+            == p1_before
+        )
+        with st.write() as w:
+            store.refresh_derived(w, None)
+        for t, rows in kept.items():
+            assert cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() == rows, t
+    finally:
+        st.close()
 
 
 def test_skip_invalid_imports_the_rest_and_cascades_references(base_db, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 
@@ -188,13 +190,32 @@ def test_store_without_a_migration_path_says_so(tmp_path, monkeypatch):
 
 def test_a_version_1_store_migrates_to_the_current_schema_and_keeps_its_data(tmp_path):
     """A store made before MDT meeting mode (schema 1) gets review_meetings and review_items (2),
-    then conditions and patients.deceased_date (3)."""
+    then conditions and patients.deceased_date (3), then the per-day tables filled from the
+    ratings and home practice already there (4)."""
     db = tmp_path / "s.duckdb"
     st = store.open_store(db)
     with st.write() as cur:
         cur.execute(
             "INSERT INTO clinicians (clinician_id, name, discipline) VALUES ('C1', 'A', 'PT')"
         )
+        cur.execute(
+            "INSERT INTO patients (patient_id, name, condition, start_date, status) "
+            "VALUES ('P1', 'A', 'CRPS', DATE '2026-01-10', 'active')"
+        )
+        cur.execute(
+            "INSERT INTO pain_ratings (patient_id, ts, nrs, context) VALUES "
+            "('P1', TIMESTAMP '2026-01-11 08:00', 6, 'now'), "
+            "('P1', TIMESTAMP '2026-01-11 20:00', 7, 'avg_24h'), "
+            "('P1', TIMESTAMP '2026-01-11 20:01', 9, 'worst_24h'), "
+            "('P1', TIMESTAMP '2026-01-12 20:01', 8, 'worst_24h')"
+        )
+        cur.execute(
+            "INSERT INTO home_practice (patient_id, date, activity, prescribed_min, completed_min) "
+            "VALUES ('P1', DATE '2026-01-11', 'relaxation', 10, 5), "
+            "('P1', DATE '2026-01-11', 'exercise', 20, NULL)"
+        )
+        for t in ("pain_daily", "practice_daily"):
+            cur.execute(f"DROP TABLE {t}")
         cur.execute("DROP TABLE review_items")
         cur.execute("DROP TABLE review_meetings")
         cur.execute("DROP TABLE conditions")
@@ -204,7 +225,14 @@ def test_a_version_1_store_migrates_to_the_current_schema_and_keeps_its_data(tmp
     st = store.open_store(db)
     try:
         cur = st.cursor()
-        assert st.meta()["schema_version"] == str(store.SCHEMA_VERSION) == "3"
+        assert st.meta()["schema_version"] == str(store.SCHEMA_VERSION) == "4"
+        assert cur.execute("SELECT * FROM pain_daily ORDER BY day").fetchall() == [
+            ("P1", dt.date(2026, 1, 11), 1, 6.5, 3),  # worst_24h counts as a rating, not in NRS
+            ("P1", dt.date(2026, 1, 12), 2, None, 1),
+        ]
+        assert cur.execute("SELECT * FROM practice_daily").fetchall() == [
+            ("P1", dt.date(2026, 1, 11), 30, 5)
+        ]
         assert cur.execute("SELECT count(*) FROM review_items").fetchone() == (0,)
         assert cur.execute("SELECT count(*) FROM conditions").fetchone() == (0,)
         columns = [r[0] for r in cur.execute("DESCRIBE patients").fetchall()]
