@@ -109,6 +109,9 @@ def _params(as_of: dt.date, patient_id: str) -> dict:
 
 
 def _run_page(cur, names: tuple[str, ...], params: dict, patient_id: str) -> float:
+    """Every query of a page, as the dashboard runs them: an answer that several queries build
+    on (the caseload's summary and flags) is computed once for the page."""
+    answers = queries.Answers(cur)
     started = time.perf_counter()
     for name in names:
         wanted = queries.params_of(name)
@@ -120,7 +123,7 @@ def _run_page(cur, names: tuple[str, ...], params: dict, patient_id: str) -> flo
             given["patient_ids"] = [patient_id]  # the one patient on screen
         if name == "flag_rule":
             given["code"] = "stale_data"
-        queries.run(cur, name, **given)
+        answers(name, **given)
     return time.perf_counter() - started
 
 
@@ -207,9 +210,10 @@ if approach == "sql":
     import datetime as dt
     import queries
     day = dt.date.fromisoformat(as_of)
-    queries.run(con, "meeting_agenda", as_of=day, meeting_id=as_of, patient_ids=None)
-    queries.run(con, "caseload_kpis", as_of=day, start=day - dt.timedelta(days=83),
-                patient_ids=None, sites=None, clinicians=None, conditions=None)
+    answers = queries.Answers(con)  # the summary is computed once for both, as on the pages
+    answers("meeting_agenda", as_of=day, meeting_id=as_of, patient_ids=None)
+    answers("caseload_kpis", as_of=day, start=day - dt.timedelta(days=83),
+            patient_ids=None, sites=None, clinicians=None, conditions=None)
 else:
     import pandas as pd
     day = pd.Timestamp(as_of)

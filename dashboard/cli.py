@@ -346,7 +346,7 @@ def cmd_caseload(args) -> int:
                     f"the {kind}s are: {', '.join(sorted(known.get(kind, set())))}."
                 )
         data = caseload.document(
-            lambda name, **params: queries.run(cur, name, **params),
+            queries.Answers(cur),
             period,
             filters,
             args.private,

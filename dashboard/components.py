@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import queries
@@ -61,11 +62,36 @@ def current_store() -> store.Store:
     return open_store(str(db_path()))
 
 
+def _given(db: str, data_version: int, name: str, params: tuple) -> dict:
+    """The answers `name` builds on, each computed once per data version and parameters and
+    then shared: the whole caseload's summary and flags serve the agenda and every caseload
+    query instead of being recomputed inside each."""
+    values = dict(params)
+    return {
+        other: _included(db, data_version, other,
+                         tuple(sorted((k, values[k]) for k in queries.params_of(other))))
+        for other in queries.includes(name)
+    }  # fmt: skip
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _included(db: str, data_version: int, name: str, params: tuple) -> pa.Table:
+    given = _given(db, data_version, name, params)
+    cur = open_store(db).cursor()
+    try:
+        return queries.run_arrow(cur, name, given=given, **dict(params))
+    finally:
+        cur.close()
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def _cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFrame:
     cur = open_store(db).cursor()
     try:
-        return queries.run(cur, name, **dict(params))
+        if name in queries.included_anywhere():  # the answer others build on, computed once
+            return cur.from_arrow(_included(db, data_version, name, params)).df()
+        given = _given(db, data_version, name, params)
+        return queries.run(cur, name, given=given, **dict(params))
     finally:
         cur.close()
 

@@ -349,6 +349,12 @@ def _who(row, privacy_mode: bool) -> str:
     return privacy.patient_display(row["name"], row["patient_id"], privacy_mode)
 
 
+def flags_of(row) -> list[dict]:
+    """An agenda row's flags (its flag_list, JSON text), most urgent first."""
+    value = row["flag_list"] if isinstance(row, dict | pd.Series) else row.flag_list
+    return json.loads(value)
+
+
 def _agenda_entry(row: dict, privacy_mode: bool) -> dict:
     entry = {
         "position": int(row["position"]),
@@ -356,7 +362,7 @@ def _agenda_entry(row: dict, privacy_mode: bool) -> dict:
         "patient": _who(row, privacy_mode),
         "clinician": row["primary_clinician"],
         "on_agenda_because": list(row["on_agenda_because"]),
-        "flags": [report.flag_record(f, privacy_mode) for f in row["flag_list"]],
+        "flags": [report.flag_record(f, privacy_mode) for f in flags_of(row)],
         "urgent_flags": int(row["urgent_flags"]),
         "review_flags": int(row["review_flags"]),
         "last_review": report._plain(row["last_review"]),

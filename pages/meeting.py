@@ -219,7 +219,9 @@ if requested:
             )
         with right:
             st.subheader("Flags")
-            components.flag_callouts(components.flags_frame(row.flag_list), frame.privacy_mode)
+            components.flag_callouts(
+                components.flags_frame(meeting.flags_of(row)), frame.privacy_mode
+            )
             st.subheader("Goals and milestones")
             st.markdown(
                 f"- {brief.milestones_achieved} of {brief.milestones} milestones achieved"
@@ -431,7 +433,7 @@ for r in agenda.head(shown).itertuples():
         )
         c[2].markdown(r.primary_clinician or "–")
         with c[3]:
-            components.flag_chips(r.flag_list, frame.privacy_mode)
+            components.flag_chips(meeting.flags_of(r), frame.privacy_mode)
             if r.review_due or r.added_by_hand:
                 st.caption(", ".join(x for x in r.on_agenda_because if "flag" not in x))
         c[4].markdown(meeting.pain_text(r.baseline_nrs, r.current_nrs))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 HERE = Path(__file__).resolve().parent
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -21,25 +23,110 @@ _INCLUDE = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
 
 
 @functools.cache
-def sql(name: str) -> str:
+def sql(name: str, given: frozenset[str] = frozenset()) -> str:
     """The text of queries/<name>.sql, with each `{{ other }}` replaced by the text of
     queries/other.sql as a subquery, so one question can build on another's answer (the agenda
-    on the flags) in one statement; the included query's parameters become this one's."""
+    on the flags) in one statement; the included query's parameters become this one's.
+
+    An included query named in `given` is read instead from a relation registered under
+    given_name(other): its answer, computed once and reused by every query that builds on it."""
     if not _NAME.match(name):
         raise ValueError(f"not a query name: {name!r}")
     text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
-    return _INCLUDE.sub(lambda m: f"(\n{sql(m.group(1))}\n)", text)
+
+    def include(m: re.Match) -> str:
+        other = m.group(1)
+        if other in given:
+            return f"(SELECT * FROM {given_name(other)})"
+        return f"(\n{sql(other)}\n)"
+
+    return _INCLUDE.sub(include, text)
 
 
-def params_of(name: str) -> set[str]:
+def given_name(name: str) -> str:
+    return f"given_{name}"
+
+
+@functools.cache
+def includes(name: str) -> tuple[str, ...]:
+    """The queries queries/<name>.sql builds on directly (its `{{ other }}`s)."""
+    text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
+    return tuple(dict.fromkeys(_INCLUDE.findall(text)))
+
+
+@functools.cache
+def params_of(name: str, given: frozenset[str] = frozenset()) -> frozenset[str]:
     """The named parameters a query uses ($as_of -> 'as_of')."""
-    text = re.sub(r"--[^\n]*", "", sql(name))
-    return set(re.findall(r"\$([a-z_][a-z0-9_]*)", text))
+    text = re.sub(r"--[^\n]*", "", sql(name, given))
+    return frozenset(re.findall(r"\$([a-z_][a-z0-9_]*)", text))
 
 
-def run(cur: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
-    """Run queries/<name>.sql with bound named parameters; one DataFrame of its rows."""
+def _relation(
+    cur: duckdb.DuckDBPyConnection, name: str, given: Mapping[str, pa.Table] | None, params: dict
+) -> duckdb.DuckDBPyRelation:
     wanted = params_of(name)
     if set(params) != wanted:
         raise TypeError(f"{name}.sql takes {sorted(wanted)}, got {sorted(params)}")
-    return cur.execute(sql(name), params).df()
+    given = given or {}
+    for other, table in given.items():
+        if other not in includes(name):
+            raise ValueError(f"{name}.sql does not build on {other}.sql")
+        cur.register(given_name(other), table)
+    names = frozenset(given)
+    used = params_of(name, names)
+    return cur.sql(sql(name, names), params={k: v for k, v in params.items() if k in used})
+
+
+def run(
+    cur: duckdb.DuckDBPyConnection,
+    name: str,
+    *,
+    given: Mapping[str, pa.Table] | None = None,
+    **params,
+) -> pd.DataFrame:
+    """Run queries/<name>.sql with bound named parameters; one DataFrame of its rows.
+
+    `given`: answers already computed for queries this one builds on (with the same parameters),
+    read instead of computed again."""
+    return _relation(cur, name, given, params).df()
+
+
+def run_arrow(
+    cur: duckdb.DuckDBPyConnection,
+    name: str,
+    *,
+    given: Mapping[str, pa.Table] | None = None,
+    **params,
+) -> pa.Table:
+    """As run(), as an Arrow table: the exact column types, for another query to build on."""
+    return _relation(cur, name, given, params).to_arrow_table()
+
+
+class Answers:
+    """Runs queries on one cursor, computing each included answer once (per parameters) and
+    reusing it: what the dashboard's cache does, for the CLI and the benchmark."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection):
+        self.cur = cur
+        self._tables: dict[tuple, pa.Table] = {}
+
+    def given(self, name: str, params: Mapping) -> dict[str, pa.Table]:
+        return {other: self.table(other, **{k: params[k] for k in params_of(other)})
+                for other in includes(name)}  # fmt: skip
+
+    def table(self, name: str, **params) -> pa.Table:
+        key = (name, tuple(sorted((k, repr(v)) for k, v in params.items())))
+        if key not in self._tables:
+            self._tables[key] = run_arrow(self.cur, name, given=self.given(name, params), **params)
+        return self._tables[key]
+
+    def __call__(self, name: str, **params) -> pd.DataFrame:
+        if name in included_anywhere():  # others build on it: computed once, as a table
+            return self.cur.from_arrow(self.table(name, **params)).df()
+        return run(self.cur, name, given=self.given(name, params), **params)
+
+
+@functools.cache
+def included_anywhere() -> frozenset[str]:
+    """Every query some other query builds on."""
+    return frozenset(o for p in HERE.glob("*.sql") for o in includes(p.stem))

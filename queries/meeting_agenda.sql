@@ -20,10 +20,13 @@ flag_lists AS (
         count(*) FILTER (WHERE level = 'urgent') AS urgent_flags,
         count(*) FILTER (WHERE level = 'review') AS review_flags,
         count(*) FILTER (WHERE level = 'info') AS info_flags,
-        list({'flag': flag, 'name': name, 'level': level, 'reason': reason, 'rule': rule,
-              'evidence': evidence, 'flag_date': flag_date, 'source': source}
-             ORDER BY CASE level WHEN 'urgent' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, name)
-            AS flag_list
+        -- JSON text: one string per row is far cheaper to hand to Python than nested structs.
+        -- Sorted per patient (rank, then name: most urgent first) after an unordered collect.
+        CAST(to_json(list_sort(list({
+            'rank': CASE level WHEN 'urgent' THEN 0 WHEN 'review' THEN 1 ELSE 2 END,
+            'name': name, 'flag': flag, 'level': level, 'reason': reason, 'rule': rule,
+            'evidence': evidence, 'flag_date': flag_date, 'source': source
+        }))) AS VARCHAR) AS flag_list
     FROM flags
     GROUP BY patient_id
 ),
@@ -73,7 +76,7 @@ candidates AS (
         coalesce(f.urgent_flags, 0) AS urgent_flags,
         coalesce(f.review_flags, 0) AS review_flags,
         coalesce(f.info_flags, 0) AS info_flags,
-        coalesce(f.flag_list, []) AS flag_list,
+        coalesce(f.flag_list, '[]') AS flag_list,
         coalesce(t.added_by_hand, false) AS added_by_hand,
         t.added_reason,
         t.fixed_position,

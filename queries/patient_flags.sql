@@ -77,18 +77,17 @@ pain AS (
         GROUP BY d.patient_id
     ) d USING (patient_id)
 ),
-latest_scores AS (
-    SELECT
-        a.patient_id, a.instrument, a.date, a.total, a.item9,
-        lead(a.total) OVER w AS previous_total,
-        row_number() OVER w AS recency
+-- Each questionnaire's latest score and the one before it (one aggregate pass, no sort).
+latest AS (
+    SELECT a.patient_id, a.instrument, max(a.date) AS date,
+        arg_max(a.total, a.date) AS total,  -- total is required
+        arg_max(a.total, a.date, 2)[2] AS previous_total
     FROM assessments a
     SEMI JOIN cohort c ON c.patient_id = a.patient_id
     WHERE a.date <= $as_of
       AND a.instrument IN ('PHQ9', 'GAD7', 'PCS', 'PSEQ', 'ISI', 'ZBI12')
-    WINDOW w AS (PARTITION BY a.patient_id, a.instrument ORDER BY a.date DESC)
+    GROUP BY a.patient_id, a.instrument
 ),
-latest AS (SELECT * FROM latest_scores WHERE recency = 1),
 
 f_safety AS (
     SELECT patient_id, 'safety' AS flag, date AS flag_date,
@@ -210,10 +209,9 @@ desens_levels AS (
       AND d.date BETWEEN $as_of - (2 * prm.desens_days - 1) AND $as_of
     GROUP BY ALL
 ),
-allodynia AS (
-    SELECT patient_id, date, area, lead(area) OVER (PARTITION BY patient_id ORDER BY date DESC) AS previous_area,
-        lead(date) OVER (PARTITION BY patient_id ORDER BY date DESC) AS previous_date,
-        row_number() OVER (PARTITION BY patient_id ORDER BY date DESC) AS recency
+allodynia AS (  -- the latest measured area and the one before it
+    SELECT patient_id, max(date) AS date, arg_max(area, date) AS area,
+        arg_max(area, date, 2)[2] AS previous_area, arg_max(date, date, 2)[2] AS previous_date
     FROM (
         SELECT d.patient_id, d.date, max(d.allodynia_area_cm2) AS area
         FROM desensitization d
@@ -221,6 +219,7 @@ allodynia AS (
         WHERE d.allodynia_area_cm2 IS NOT NULL AND d.date <= $as_of
         GROUP BY ALL
     )
+    GROUP BY patient_id
 ),
 desens_parts AS (
     SELECT patient_id, $as_of AS date,
@@ -236,7 +235,7 @@ desens_parts AS (
         json_object('area_cm2', area, 'previous_area_cm2', previous_area, 'rise_pct', rise_pct)
     FROM (
         SELECT *, round(100 * (area - previous_area) / nullif(previous_area, 0), 1) AS rise_pct
-        FROM allodynia WHERE recency = 1
+        FROM allodynia
     ) CROSS JOIN prm
     WHERE rise_pct >= prm.area_rise_pct
 ),
@@ -275,22 +274,21 @@ f_low_home_practice AS (
     ) CROSS JOIN prm
     WHERE adherence_pct < prm.hp_below_pct
 ),
--- GAS T-score at each review date: over the goals reviewed by then, each at its latest attainment;
--- weight = importance * difficulty, each taken as 1 when not given (MEASURES.md).
+-- GAS T-score at the latest review date: over the goals reviewed by then, each at its latest
+-- attainment; weight = importance * difficulty, each taken as 1 when not given (MEASURES.md).
 gas_points AS (
     SELECT g.patient_id, r.date AS review_date, g.goal_id, arg_max(x.attainment, x.date) AS attainment,
         coalesce(any_value(g.importance), 1) * coalesce(any_value(g.difficulty), 1) AS w
     FROM goals g
     SEMI JOIN cohort c ON c.patient_id = g.patient_id
     JOIN goal_reviews x ON x.goal_id = g.goal_id
-    JOIN (SELECT DISTINCT g2.patient_id, r2.date FROM goal_reviews r2 JOIN goals g2 USING (goal_id)
-          WHERE r2.date <= $as_of) r ON r.patient_id = g.patient_id AND x.date <= r.date
+    JOIN (SELECT g2.patient_id, max(r2.date) AS date FROM goal_reviews r2 JOIN goals g2 USING (goal_id)
+          WHERE r2.date <= $as_of GROUP BY g2.patient_id) r ON r.patient_id = g.patient_id AND x.date <= r.date
     GROUP BY ALL
 ),
 gas_latest AS (
     SELECT patient_id, review_date,
-        round(50 + 10 * sum(w * attainment) / nullif(sqrt(0.7 * sum(w * w) + 0.3 * sum(w) * sum(w)), 0), 1) AS gas_t,
-        row_number() OVER (PARTITION BY patient_id ORDER BY review_date DESC) AS recency
+        round(50 + 10 * sum(w * attainment) / nullif(sqrt(0.7 * sum(w * w) + 0.3 * sum(w) * sum(w)), 0), 1) AS gas_t
     FROM gas_points GROUP BY patient_id, review_date
 ),
 goal_activity AS (
@@ -318,7 +316,7 @@ goal_parts AS (
         printf('GAS T-score %.1f at the review of %s (below %g)', gas_t, strftime(review_date, '%d %b %Y'), prm.gas_t_below),
         json_object('gas_t', gas_t, 'review_date', review_date)
     FROM gas_latest CROSS JOIN prm
-    WHERE recency = 1 AND gas_t < prm.gas_t_below
+    WHERE gas_t < prm.gas_t_below
 ),
 f_stalled_goals AS (
     SELECT patient_id, 'stalled_goals', max(date), to_json(list(evidence)), string_agg(part, '; ')

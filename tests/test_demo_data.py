@@ -116,3 +116,62 @@ def test_generator_writes_every_import_table(tmp_path):
     assert files == set(schema.TABLES)
     result = importer.import_path(tmp_path / "x.duckdb", tmp_path)
     assert result.applied and result.errors == []
+
+
+def test_the_generator_at_2000_patients_keeps_the_sample_invariants(tmp_path):
+    """At network scale (2,000 patients, 26 weeks) the data still imports with no rejected row
+    (every reference resolves, every range and rule of the data model holds), and the episode,
+    site and session invariants of the sample hold for every patient."""
+    end = demo_data.DEMO_END
+    written = demo_data.generate(tmp_path / "d", patients=2000, weeks=26, end=end)
+    st = store.open_store(tmp_path / "s.duckdb")
+    try:
+        result = importer.import_into(st, tmp_path / "d", via="demo")
+        assert result.applied and result.errors == [] and result.rejected_rows == 0
+        assert result.accepted == {t: n for t, n in written.items() if n}
+        cur = st.cursor()
+
+        def one(sql: str):
+            return cur.execute(sql).fetchone()
+
+        assert one("SELECT count(*), count(DISTINCT patient_id), count(DISTINCT name) FROM patients") == (
+            2000, 2000, 2000,
+        )  # fmt: skip
+        assert one("SELECT count(*), count(DISTINCT patient_id) FROM conditions") == (2000, 2000)
+        # Nothing dated outside the patient's care episode or after the data set's last day.
+        for table, day in (
+            ("pain_ratings", "CAST(x.ts AS DATE)"), ("sessions", "CAST(x.ts AS DATE)"),
+            ("sleep_diary", "x.date"), ("home_practice", "x.date"), ("assessments", "x.date"),
+        ):  # fmt: skip
+            outside = one(
+                f"SELECT count(*) FROM {table} x JOIN patients p USING (patient_id) "
+                f"WHERE {day} < p.start_date OR {day} > coalesce(p.discharge_date, DATE '{end}')"
+            )[0]
+            assert outside == 0, table
+        # Each session is with a clinician of the patient's own site; a session's pain rating
+        # belongs to that session's patient and time.
+        assert one(
+            "SELECT count(*) FROM sessions s JOIN patients p USING (patient_id) "
+            "JOIN clinicians c USING (clinician_id) WHERE c.site <> p.site"
+        ) == (0,)
+        assert one(
+            "SELECT count(*) FROM pain_ratings r JOIN sessions s USING (session_id) "
+            "WHERE r.patient_id <> s.patient_id OR r.ts <> s.ts"
+        ) == (0,)
+        # Discharged patients have a discharge date; the stories of the sample recur by index.
+        assert one(
+            "SELECT count(*) FROM patients WHERE (status = 'discharged') <> (discharge_date IS NOT NULL)"
+        ) == (0,)
+        assert one("SELECT count(*) FROM patients WHERE status = 'dropped_out'") == (
+            2000 // 12 + 1,
+        )
+        assert (
+            one(
+                "SELECT max(item9) FROM assessments WHERE patient_id = 'P0006' AND instrument = 'PHQ9'"
+            )[0]
+            > 0
+        )
+        nights = one("SELECT count(*) FROM sleep_diary")[0]
+        assert 0.5 < nights / one("SELECT count(*) FROM pain_daily WHERE nrs IS NOT NULL")[0] < 1.5
+    finally:
+        st.close()
