@@ -72,6 +72,7 @@ def build_store(patients: int, weeks: int, out: Path) -> tuple[Path, dt.date, di
     db = out / f"bench-{patients}.duckdb"
     end = demo_data.DEMO_END
     if db.exists():
+        store.open_store(db).close()  # brings a store made by an earlier version up to date
         return db, end, {}
     folder = out / f"data-{patients}"
     started = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -61,9 +62,9 @@ def params_of(name: str, given: frozenset[str] = frozenset()) -> frozenset[str]:
     return frozenset(re.findall(r"\$([a-z_][a-z0-9_]*)", text))
 
 
-def _relation(
+def _execute(
     cur: duckdb.DuckDBPyConnection, name: str, given: Mapping[str, pa.Table] | None, params: dict
-) -> duckdb.DuckDBPyRelation:
+) -> duckdb.DuckDBPyConnection:
     wanted = params_of(name)
     if set(params) != wanted:
         raise TypeError(f"{name}.sql takes {sorted(wanted)}, got {sorted(params)}")
@@ -74,7 +75,7 @@ def _relation(
         cur.register(given_name(other), table)
     names = frozenset(given)
     used = params_of(name, names)
-    return cur.sql(sql(name, names), params={k: v for k, v in params.items() if k in used})
+    return cur.execute(sql(name, names), {k: v for k, v in params.items() if k in used})
 
 
 def run(
@@ -88,7 +89,7 @@ def run(
 
     `given`: answers already computed for queries this one builds on (with the same parameters),
     read instead of computed again."""
-    return _relation(cur, name, given, params).df()
+    return _execute(cur, name, given, params).df()
 
 
 def run_arrow(
@@ -99,7 +100,10 @@ def run_arrow(
     **params,
 ) -> pa.Table:
     """As run(), as an Arrow table: the exact column types, for another query to build on."""
-    return _relation(cur, name, given, params).to_arrow_table()
+    result = _execute(cur, name, given, params)
+    with warnings.catch_warnings():  # the copy it warns of is one per answer, and small
+        warnings.simplefilter("ignore", UserWarning)
+        return result.to_arrow_table()
 
 
 class Answers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 import queries
@@ -132,3 +133,26 @@ def test_every_query_file_says_what_a_row_is():
     for path in sorted(queries.HERE.glob("*.sql")):
         first = path.read_text().splitlines()[0]
         assert first.startswith("-- One row"), path.name
+
+
+def test_answers_built_on_shared_answers_equal_the_ones_computed_whole(sample_db):
+    """The agenda and the caseload KPIs read the caseload's summary, flags and patient list
+    computed once (as the dashboard's cache and the CLI do): the same rows as computing each
+    query whole, and each shared answer computed once."""
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        answers = queries.Answers(cur)
+        agenda = dict(as_of=AS_OF, meeting_id=AS_OF.isoformat(), patient_ids=None)
+        kpis = dict(as_of=AS_OF, start=AS_OF - dt.timedelta(days=83), patient_ids=None,
+                    sites=None, clinicians=None, conditions=None)  # fmt: skip
+        for name, params in (("meeting_agenda", agenda), ("caseload_kpis", kpis)):
+            whole = queries.run(cur, name, **params)
+            shared = answers(name, **params)
+            assert len(whole) > 0
+            pd.testing.assert_frame_equal(shared, whole, check_dtype=False)
+        assert sorted(name for name, _ in answers._tables) == [
+            "caseload_patients", "patient_flags", "patient_summary",
+        ]  # fmt: skip
+    finally:
+        st.close()
