@@ -49,33 +49,14 @@ cohort AS (
       AND coalesce(discharge_date > $as_of, status IN ('active', 'on_hold'))
       AND ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))
 ),
--- Pain intensity of a day: the mean of its `now` and `avg_24h` ratings (MEASURES.md), kept by the
--- store in pain_daily (care_day = days since the start of care).
+-- Baseline, current and flare-window pain of each patient (patient_pain.sql, from pain_daily).
 pain AS (
     SELECT
         c.patient_id,
         date_diff('day', c.start_date, $as_of) / 7.0 AS weeks_in_care,
         d.baseline_nrs, d.current_nrs, d.flare_recent_nrs, d.flare_previous_nrs, d.last_pain_day
     FROM cohort c
-    LEFT JOIN (
-        SELECT d.patient_id,
-            round(coalesce(avg(d.nrs) FILTER (WHERE d.care_day BETWEEN 0 AND 6), arg_min(d.nrs, d.day)), 1)
-                AS baseline_nrs,
-            round(avg(d.nrs) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of), 1) AS current_nrs,
-            round(avg(d.nrs) FILTER (
-                WHERE d.day BETWEEN $as_of - (prm.flare_recent - 1) AND $as_of
-            ), 1) AS flare_recent_nrs,
-            round(avg(d.nrs) FILTER (
-                WHERE d.day BETWEEN $as_of - (prm.flare_recent + prm.flare_previous - 1)
-                                AND $as_of - prm.flare_recent
-            ), 1) AS flare_previous_nrs,
-            max(d.day) AS last_pain_day
-        FROM pain_daily d
-        SEMI JOIN cohort c ON c.patient_id = d.patient_id
-        CROSS JOIN prm
-        WHERE d.nrs IS NOT NULL AND d.day <= $as_of
-        GROUP BY d.patient_id
-    ) d USING (patient_id)
+    LEFT JOIN {{ patient_pain }} d USING (patient_id)
 ),
 -- Each questionnaire's latest score and the one before it (one aggregate pass, no sort).
 latest AS (

@@ -16,23 +16,12 @@ cohort AS (
     FROM patients
     WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))
 ),
-pain AS (  -- pain_daily: the day's mean of its `now` and `avg_24h` ratings, kept by the store
+pain AS (  -- baseline and current pain of each patient (patient_pain.sql, from pain_daily)
     SELECT
         c.patient_id, d.baseline_nrs, d.current_nrs, coalesce(d.current_days, 0) AS current_days,
-        d.last_pain_date
+        d.last_pain_day AS last_pain_date
     FROM cohort c
-    LEFT JOIN (
-        SELECT d.patient_id,
-            round(coalesce(avg(d.nrs) FILTER (WHERE d.care_day BETWEEN 0 AND 6), arg_min(d.nrs, d.day)), 1)
-                AS baseline_nrs,
-            round(avg(d.nrs) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of), 1) AS current_nrs,
-            count(d.day) FILTER (WHERE d.day BETWEEN $as_of - 6 AND $as_of) AS current_days,
-            max(d.day) AS last_pain_date
-        FROM pain_daily d
-        SEMI JOIN cohort c ON c.patient_id = d.patient_id
-        WHERE d.nrs IS NOT NULL AND d.day <= $as_of
-        GROUP BY d.patient_id
-    ) d USING (patient_id)
+    LEFT JOIN {{ patient_pain }} d USING (patient_id)
 ),
 change AS (
     SELECT *,

@@ -152,7 +152,7 @@ def test_answers_built_on_shared_answers_equal_the_ones_computed_whole(sample_db
             assert len(whole) > 0
             pd.testing.assert_frame_equal(shared, whole, check_dtype=False)
         assert sorted(name for name, _ in answers._tables) == [
-            "caseload_patients", "patient_flags", "patient_summary",
+            "caseload_patients", "patient_flags", "patient_pain", "patient_summary",
         ]  # fmt: skip
     finally:
         st.close()
