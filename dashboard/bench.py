@@ -6,7 +6,10 @@ each page's full script time through AppTest, first run and cached rerun, in a p
 whose peak RSS (VmHWM: ru_maxrss would carry the parent's over from fork) is the dashboard's
 after serving every page; the floor (DuckDB's one GROUP BY scan
 over the pain ratings); the pandas approach (tables loaded into frames, the same caseload and
-agenda numbers with groupby) with its time and memory against ours; and the sizes.
+agenda numbers with groupby) with its time and memory against ours; the sizes; and, in a real
+browser (Debian's Chromium through Playwright) against the real `streamlit run` server, how long
+the patient page takes to become interactive on a first visit to a fresh server and on a visit
+after it, and that server's peak RSS once the browser has opened every page.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import queries
-from dashboard import demo_data, importer, store
+from dashboard import demo_data, importer, server, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -186,6 +190,85 @@ def script_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# The patient page is interactive when its script has finished (no running indicator), the
+# patient's heading is on the page and every chart has drawn its SVG.
+PATIENT_READY_JS = """(pid) => {
+  if (document.querySelector("[data-testid='stStatusWidget']")) return false;
+  const heading = [...document.querySelectorAll("[data-testid='stHeading']")]
+    .some((h) => h.textContent.includes("(" + pid + ")"));
+  const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
+  return heading && charts.length > 0 && charts.every((c) => c.querySelector(".main-svg"));
+}"""
+OTHER_PAGES = ("meeting", "caseload", "data")  # opened after the patient page, for the RSS
+
+
+def browser_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
+    """The patient page in Chromium against `streamlit run`, from a process of its own: ms until
+    interactive on the first visit to a fresh server and on a visit in a new tab after it; then
+    every other page is opened and the server's peak RSS read. Says why instead when Playwright
+    or Chromium is missing."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return {"not_measured": "Playwright is not installed (pip install -e '.[test]')"}
+    if not Path(server.CHROMIUM).exists():
+        return {"not_measured": f"no Chromium at {server.CHROMIUM} (make browser installs it)"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from dashboard import bench; bench._browser_main()",
+         str(db), as_of.isoformat(), patient_id],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"browser run failed: {proc.stderr.strip()[-800:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _browser_main() -> None:
+    db, as_of, patient_id = Path(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3]
+    print(json.dumps(_browser_measure(db, as_of, patient_id)))
+
+
+def _browser_measure(db: Path, as_of: dt.date, patient_id: str) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        running = server.launch(db, Path(tmp) / "server.log", as_of)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS
+                )
+                try:
+                    for visit in ("patient_first_visit_ms", "patient_next_visit_ms"):
+                        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+                        page = context.new_page()
+                        started = time.perf_counter()
+                        page.goto(f"{running.url}/patient?patient={patient_id}")
+                        page.wait_for_function(
+                            PATIENT_READY_JS, arg=patient_id, polling=50, timeout=120_000
+                        )
+                        out[visit] = _ms(time.perf_counter() - started)
+                        context.close()
+                    page = browser.new_page()
+                    for name in OTHER_PAGES:
+                        page.goto(f"{running.url}/{name}")
+                        page.wait_for_selector("[data-testid='stHeading']", timeout=120_000)
+                        page.wait_for_function(
+                            "() => !document.querySelector(\"[data-testid='stStatusWidget']\")",
+                            polling=100, timeout=120_000,
+                        )  # fmt: skip
+                finally:
+                    browser.close()
+            status = Path(f"/proc/{running.process.pid}/status").read_text()
+            hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+            out["server_peak_rss_mb"] = round(int(hwm.split()[1]) / 1024, 1)
+        finally:
+            server.stop(running)
+    return out
+
+
 def floor_ms(db: Path) -> float:
     st_ = store.open_store(db, read_only=True)
     try:
@@ -298,6 +381,7 @@ def run(patients: int, weeks: int, out: Path) -> dict:
         "pandas": approach(db, as_of, "pandas"),
     }
     figures["scripts"] = script_times(db, as_of, patient_id)
+    figures["browser"] = browser_times(db, as_of, patient_id)
     (out / "bench.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
     (out / "bench.md").write_text(markdown(figures), encoding="utf-8")
     return figures
@@ -336,6 +420,16 @@ def markdown(f: dict) -> str:
         "the memory)",
         f"- Dashboard process after serving every page (AppTest): {f['scripts']['peak_rss_mb']} MB "
         "peak RSS",
-        "",
     ]
+    b = f.get("browser", {})
+    if "not_measured" in b:
+        lines.append(f"- Patient page in a real browser: not measured ({b['not_measured']})")
+    elif b:
+        lines.append(
+            f"- Patient page in a real browser (Chromium, `streamlit run`), until interactive: "
+            f"{b['patient_first_visit_ms']} ms on the first visit to a fresh server, "
+            f"{b['patient_next_visit_ms']} ms on the next; that server after every page: "
+            f"{b['server_peak_rss_mb']} MB peak RSS"
+        )
+    lines.append("")
     return "\n".join(lines)

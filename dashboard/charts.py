@@ -12,6 +12,7 @@ import json
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 # Okabe & Ito (2008) colour-blind-safe palette, one colour per concept.
@@ -39,11 +40,14 @@ BAND_FILLS = ("#EEF5EC", "#FBF3DD", "#FBE6D4", "#F6D3CB", "#EFC0C0")  # mild .. 
 FONT_SIZE = 16
 HEIGHT = 380
 
+# Every figure starts from this template: plotly applies the default one without validating it
+# again, where naming it in update_layout would copy and validate it for every figure.
+pio.templates.default = "plotly_white"
+
 
 def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
     fig.update_layout(
         title={"text": title, "font": {"size": 20}, "x": 0, "xanchor": "left"},
-        template="plotly_white",
         font={"size": FONT_SIZE, "color": INK},
         height=height,
         margin={"l": 70, "r": 20, "t": 60, "b": 50},

@@ -267,11 +267,26 @@ LEVEL_ICON = {
 }
 
 
-def patient_label(row, privacy_mode: bool) -> str:
+def patient_label(name: str | None, patient_id: str, privacy_mode: bool) -> str:
     """A picker entry: 'Noel Example (P0014)', or 'N.E. ·0014 (P0014)' in privacy mode."""
     if privacy_mode:
-        return f"{privacy.alias(row.name, row.patient_id)} ({row.patient_id})"
-    return privacy.patient_display(row.name, row.patient_id, privacy_mode=False)
+        return f"{privacy.alias(name, patient_id)} ({patient_id})"
+    return privacy.patient_display(name, patient_id, privacy_mode=False)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _labels(_patients: pd.DataFrame, key: tuple, privacy_mode: bool) -> dict[str, str]:
+    """Every patient's picker entry, by id: made once per data version, as-of date and privacy
+    mode (a network's 20,000 labels took a fifth of every rerun of the patient page)."""
+    names, ids = _patients["name"].tolist(), _patients["patient_id"].tolist()
+    return {i: patient_label(n, i, privacy_mode) for n, i in zip(names, ids, strict=True)}
+
+
+def picker_labels(patients: pd.DataFrame, privacy_mode: bool) -> dict[str, str]:
+    """patient_label() of every row of the patient_list answer, cached with it."""
+    st_ = current_store()
+    key = (str(st_.path), st_.data_version(), current_frame().as_of, len(patients))
+    return _labels(patients, key, privacy_mode)
 
 
 def _step_patient(patient_id: str) -> None:
@@ -285,7 +300,7 @@ def patient_picker(patients: pd.DataFrame, privacy_mode: bool) -> str:
     The choice lives in the URL as the pseudonymous id (?patient=P0007), never as the label (which
     has the name), so a link in an e-mail opens the same patient and carries no name.
     """
-    labels = {r.patient_id: patient_label(r, privacy_mode) for r in patients.itertuples()}
+    labels = picker_labels(patients, privacy_mode)
     ids = list(labels)
     requested = st.query_params.get(PATIENT_URL_PARAM)
     if requested and requested != st.session_state.get("_patient_in_url"):

@@ -117,6 +117,12 @@ class Store:
         self.con = con
         self.read_only = read_only
         self._write_lock = threading.RLock()
+        # The data version, remembered until this store's next write (every write goes through
+        # write(), and a store open for writing is this process's alone). `_writes` counts them,
+        # so a version read while a write commits is never remembered past it.
+        self._version: int | None = None
+        self._writes = 0
+        self._version_lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own for one script run or thread (never the shared connection)."""
@@ -156,6 +162,9 @@ class Store:
                     cur.rollback()
                 raise
             finally:
+                with self._version_lock:
+                    self._writes += 1
+                    self._version = None
                 if own:
                     cur.close()
 
@@ -169,12 +178,19 @@ class Store:
             )  # fmt: skip
 
     def data_version(self) -> int:
-        """A number that changes on every write: the key of every cached query result."""
+        """A number that changes on every write: the key of every cached query result. Read
+        once and remembered until the next write (a page asks for it with every query)."""
+        version, writes = self._version, self._writes
+        if version is not None:
+            return version
         cur = self.cursor()
         try:
             row = cur.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
         finally:
             cur.close()
+        with self._version_lock:
+            if self._writes == writes:  # no write committed meanwhile
+                self._version = int(row[0])
         return int(row[0])
 
     def meta(self) -> dict[str, str]:

@@ -482,9 +482,8 @@ with st.expander("Meeting details: attendees, minutes per patient; agenda and mi
 patients = q("patient_list", as_of=as_of)
 others = patients[~patients.patient_id.isin(ids)]
 add, add_button = st.columns([4, 1.2], vertical_alignment="bottom")
-labels = {
-    r.patient_id: components.patient_label(r, frame.privacy_mode) for r in others.itertuples()
-}
+every_label = components.picker_labels(patients, frame.privacy_mode)
+labels = {i: every_label[i] for i in others.patient_id}
 add.selectbox(
     "Add a patient by hand",
     list(labels),

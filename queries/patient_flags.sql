@@ -264,6 +264,7 @@ gas_points AS (
     SEMI JOIN cohort c ON c.patient_id = g.patient_id
     JOIN goal_reviews x ON x.goal_id = g.goal_id
     JOIN (SELECT g2.patient_id, max(r2.date) AS date FROM goal_reviews r2 JOIN goals g2 USING (goal_id)
+          SEMI JOIN cohort c2 ON c2.patient_id = g2.patient_id
           WHERE r2.date <= $as_of GROUP BY g2.patient_id) r ON r.patient_id = g.patient_id AND x.date <= r.date
     GROUP BY ALL
 ),

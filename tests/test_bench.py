@@ -28,8 +28,12 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
     assert figures["floor_ms"] > 0
     for approach in ("ours", "pandas"):
         assert figures[approach]["ms"] > 0 and figures[approach]["peak_rss_mb"] > 20
+    browser = figures["browser"]  # the real server and Chromium, as the browser tests use
+    assert browser["patient_first_visit_ms"] > 0 and browser["patient_next_visit_ms"] > 0
+    assert browser["server_peak_rss_mb"] > 50
     table = (out / "bench.md").read_text()
     assert "| caseload | 10 |" in table and "the pandas approach" in table
+    assert "Patient page in a real browser (Chromium, `streamlit run`)" in table
     assert "Wrote" in capsys.readouterr().out
     # A second run reuses the store and says so.
     assert cli.main(["bench", "--patients", "120", "--weeks", "6", "--out", str(out)]) == 0

@@ -3,85 +3,27 @@ Chromium driven by Playwright (Playwright's own browser download is never used).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from dashboard import store
+from dashboard import server as serving
+from dashboard.server import CHROMIUM, CHROMIUM_ARGS, Server
 from tests.conftest import AS_OF, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 VIEWPORT = {"width": 1600, "height": 1200}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    db: Path
-    process: subprocess.Popen
-
-
 def launch(db: Path, log_path: Path) -> Server:
-    """Start `streamlit run` on the store `db`, as `mdt-dashboard run` does, and wait until it
-    answers."""
-    port = free_port()
-    env = {**os.environ, store.DB_ENV: str(db), "MDT_AS_OF": AS_OF.isoformat()}
-    log = open(log_path, "a")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(log_path.read_text())
-        time.sleep(0.3)
-    return Server(url, db, proc)
+    """Start `streamlit run` on the store `db` at the sample's as-of date (dashboard.server)."""
+    return serving.launch(db, log_path, AS_OF)
 
 
-def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+stop = serving.stop
 
 
 @pytest.fixture
