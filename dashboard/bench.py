@@ -193,20 +193,24 @@ def script_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
 # The patient page is interactive when its script has finished (no running indicator), the
 # patient's heading is on the page and every chart has drawn its SVG.
 PATIENT_READY_JS = """(pid) => {
-  if (document.querySelector("[data-testid='stStatusWidget']")) return false;
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
   const heading = [...document.querySelectorAll("[data-testid='stHeading']")]
     .some((h) => h.textContent.includes("(" + pid + ")"));
   const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
   return heading && charts.length > 0 && charts.every((c) => c.querySelector(".main-svg"));
 }"""
+SCRIPT_DONE_JS = """() => document.querySelector("[data-testid='stApp']")
+  ?.getAttribute("data-test-script-state") === 'notRunning'"""
 OTHER_PAGES = ("meeting", "caseload", "data")  # opened after the patient page, for the RSS
 
 
-def browser_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
+def browser_times(db: Path, as_of: dt.date, patient_id: str, other_id: str) -> dict:
     """The patient page in Chromium against `streamlit run`, from a process of its own: ms until
-    interactive on the first visit to a fresh server and on a visit in a new tab after it; then
-    every other page is opened and the server's peak RSS read. Says why instead when Playwright
-    or Chromium is missing."""
+    interactive on the first visit (a fresh server and a fresh browser), then in the same tab on
+    a link to another patient (the page loads again, from the browser's cache) and on that
+    patient's Next button (a rerun); then every other page is opened and the server's peak RSS
+    read. Says why instead when Playwright or Chromium is missing."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -215,7 +219,7 @@ def browser_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
         return {"not_measured": f"no Chromium at {server.CHROMIUM} (make browser installs it)"}
     proc = subprocess.run(
         [sys.executable, "-c", "from dashboard import bench; bench._browser_main()",
-         str(db), as_of.isoformat(), patient_id],
+         str(db), as_of.isoformat(), patient_id, other_id],
         capture_output=True, text=True, cwd=ROOT, check=False,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
@@ -225,11 +229,11 @@ def browser_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
 
 
 def _browser_main() -> None:
-    db, as_of, patient_id = Path(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3]
-    print(json.dumps(_browser_measure(db, as_of, patient_id)))
+    db, as_of = Path(sys.argv[1]), dt.date.fromisoformat(sys.argv[2])
+    print(json.dumps(_browser_measure(db, as_of, sys.argv[3], sys.argv[4])))
 
 
-def _browser_measure(db: Path, as_of: dt.date, patient_id: str) -> dict:
+def _browser_measure(db: Path, as_of: dt.date, patient_id: str, other_id: str) -> dict:
     from playwright.sync_api import sync_playwright
 
     out: dict = {}
@@ -241,24 +245,37 @@ def _browser_measure(db: Path, as_of: dt.date, patient_id: str) -> dict:
                     executable_path=server.CHROMIUM, args=server.CHROMIUM_ARGS
                 )
                 try:
-                    for visit in ("patient_first_visit_ms", "patient_next_visit_ms"):
-                        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-                        page = context.new_page()
-                        started = time.perf_counter()
-                        page.goto(f"{running.url}/patient?patient={patient_id}")
+                    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+
+                    def interactive(pid: str, started: float) -> float:
                         page.wait_for_function(
-                            PATIENT_READY_JS, arg=patient_id, polling=50, timeout=120_000
+                            PATIENT_READY_JS, arg=pid, polling=50, timeout=120_000
                         )
-                        out[visit] = _ms(time.perf_counter() - started)
-                        context.close()
+                        return _ms(time.perf_counter() - started)
+
+                    started = time.perf_counter()
+                    page.goto(f"{running.url}/patient?patient={patient_id}")
+                    out["patient_first_visit_ms"] = interactive(patient_id, started)
+                    started = time.perf_counter()
+                    page.goto(f"{running.url}/patient?patient={other_id}")
+                    out["patient_link_ms"] = interactive(other_id, started)
+                    following = page.locator("button", has_text="Next").first
+                    if following.is_enabled():
+                        started = time.perf_counter()
+                        following.click()
+                        page.wait_for_function(
+                            "(pid) => new URL(location.href).searchParams.get('patient') !== pid",
+                            arg=other_id, polling=20, timeout=120_000,
+                        )  # fmt: skip
+                        shown = page.evaluate(
+                            "() => new URL(location.href).searchParams.get('patient')"
+                        )
+                        out["patient_next_button_ms"] = interactive(shown, started)
                     page = browser.new_page()
                     for name in OTHER_PAGES:
                         page.goto(f"{running.url}/{name}")
                         page.wait_for_selector("[data-testid='stHeading']", timeout=120_000)
-                        page.wait_for_function(
-                            "() => !document.querySelector(\"[data-testid='stStatusWidget']\")",
-                            polling=100, timeout=120_000,
-                        )  # fmt: skip
+                        page.wait_for_function(SCRIPT_DONE_JS, polling=100, timeout=120_000)
                 finally:
                     browser.close()
             status = Path(f"/proc/{running.process.pid}/status").read_text()
@@ -367,7 +384,7 @@ def run(patients: int, weeks: int, out: Path) -> dict:
         in_care = queries.run(st_.cursor(), "patient_list", as_of=as_of)
     finally:
         st_.close()
-    patient_id = in_care[in_care.in_care]["patient_id"].iloc[0]
+    patient_id, other_id = in_care[in_care.in_care]["patient_id"].iloc[:2]
     figures = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -381,7 +398,7 @@ def run(patients: int, weeks: int, out: Path) -> dict:
         "pandas": approach(db, as_of, "pandas"),
     }
     figures["scripts"] = script_times(db, as_of, patient_id)
-    figures["browser"] = browser_times(db, as_of, patient_id)
+    figures["browser"] = browser_times(db, as_of, patient_id, other_id)
     (out / "bench.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
     (out / "bench.md").write_text(markdown(figures), encoding="utf-8")
     return figures
@@ -426,10 +443,11 @@ def markdown(f: dict) -> str:
         lines.append(f"- Patient page in a real browser: not measured ({b['not_measured']})")
     elif b:
         lines.append(
-            f"- Patient page in a real browser (Chromium, `streamlit run`), until interactive: "
-            f"{b['patient_first_visit_ms']} ms on the first visit to a fresh server, "
-            f"{b['patient_next_visit_ms']} ms on the next; that server after every page: "
-            f"{b['server_peak_rss_mb']} MB peak RSS"
+            f"- Patient page in a real browser (Chromium, `streamlit run`), until interactive "
+            f"(script done, every chart drawn): {b['patient_first_visit_ms']} ms on the first "
+            f"visit to a fresh server; {b['patient_link_ms']} ms for a link to another patient "
+            f"in the same tab; {b.get('patient_next_button_ms', 'not measured')} ms for its "
+            f"Next button. That server after every page: {b['server_peak_rss_mb']} MB peak RSS"
         )
     lines.append("")
     return "\n".join(lines)

@@ -29,7 +29,8 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
     for approach in ("ours", "pandas"):
         assert figures[approach]["ms"] > 0 and figures[approach]["peak_rss_mb"] > 20
     browser = figures["browser"]  # the real server and Chromium, as the browser tests use
-    assert browser["patient_first_visit_ms"] > 0 and browser["patient_next_visit_ms"] > 0
+    for figure in ("patient_first_visit_ms", "patient_link_ms", "patient_next_button_ms"):
+        assert browser[figure] > 0, figure
     assert browser["server_peak_rss_mb"] > 50
     table = (out / "bench.md").read_text()
     assert "| caseload | 10 |" in table and "the pandas approach" in table
