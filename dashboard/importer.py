@@ -314,11 +314,12 @@ def _stage(cur: duckdb.DuckDBPyConnection, src: SourceFile, idx: int) -> tuple[S
         f"NULLIF(trim({c}), '') AS {c}" if c in present else f"CAST(NULL AS VARCHAR) AS {c}"
         for c in cols
     ]
-    nl = (
-        f"length({newline_expr}) - length(replace({newline_expr}, chr(10), ''))"
-        if newline_expr
-        else "0"
-    )
+    # Newlines inside quoted cells shift the file's line numbers; counted only when there are any.
+    nl = "0"
+    if newline_expr:
+        any_newline = " OR ".join(f"contains({c}, chr(10))" for c in header)
+        if cur.execute(f"SELECT 1 FROM raw_{idx} WHERE {any_newline} LIMIT 1").fetchone():
+            nl = f"length({newline_expr}) - length(replace({newline_expr}, chr(10), ''))"
     cur.execute(
         f"CREATE TEMP TABLE {stage} AS SELECT rowid AS _row, {nl} AS _nl, "
         f"{', '.join(select_cols)} FROM raw_{idx}"
@@ -517,16 +518,20 @@ def _validate_table(
             "INSERT INTO import_errors SELECT $tbl, u.* FROM (" + " UNION ALL ".join(parts) + ") u",
             params,
         )
-    # Duplicate keys in the file: every repeat after the first is rejected.
-    key_exprs = ", ".join(typed(t.column(k)) for k in t.key)
-    key_text = " || ', ' || ".join(
-        f"coalesce(CAST({typed(t.column(k))} AS VARCHAR), '')" for k in t.key
-    )
+    # Duplicate keys in the file: every repeat after the first is rejected. The keys that repeat
+    # are found by one hash aggregate; only their rows are numbered in file order.
+    keys = [f"k{i}" for i in range(len(t.key))]
+    key_exprs = ", ".join(f"{typed(t.column(k))} AS {a}" for k, a in zip(t.key, keys, strict=True))
+    same = " AND ".join(f"k.{a} IS NOT DISTINCT FROM d.{a}" for a in keys)
+    key_text = " || ', ' || ".join(f"coalesce(CAST(k.{a} AS VARCHAR), '')" for a in keys)
     cur.execute(
         f"INSERT INTO import_errors SELECT $tbl, _row, $col, key_text, "
         f"'duplicate key (' || $key || '): the same key is on an earlier row of this file' "
-        f"FROM (SELECT _row, {key_text} AS key_text, row_number() OVER "
-        f"(PARTITION BY {key_exprs} ORDER BY _row) AS n FROM {st.stage}) WHERE n > 1",
+        f"FROM (WITH k AS (SELECT _row, {key_exprs} FROM {st.stage}), "
+        f"d AS (SELECT {', '.join(keys)} FROM k GROUP BY ALL HAVING count(*) > 1) "
+        f"SELECT k._row, {key_text} AS key_text, row_number() OVER "
+        f"(PARTITION BY {', '.join('k.' + a for a in keys)} ORDER BY k._row) AS n "
+        f"FROM k JOIN d ON {same}) WHERE n > 1",
         {"tbl": t.name, "col": ", ".join(t.key), "key": ", ".join(t.key)},
     )
 
@@ -654,10 +659,12 @@ def _apply(
         )
         key_cols = ", ".join(f"{typed(t.column(k), shift_days)} AS {k}" for k in t.key)
         match = " AND ".join(f"{t.name}.{k} IS NOT DISTINCT FROM incoming.{k}" for k in t.key)
-        cur.execute(
-            f"DELETE FROM {t.name} USING (SELECT DISTINCT {key_cols} {valid}) incoming WHERE {match}",
-            {"tbl": t.name},
-        )
+        if cur.execute(f"SELECT 1 FROM {t.name} LIMIT 1").fetchone():  # else nothing to replace
+            cur.execute(
+                f"DELETE FROM {t.name} USING (SELECT DISTINCT {key_cols} {valid}) incoming "
+                f"WHERE {match}",
+                {"tbl": t.name},
+            )
         values = ", ".join(typed(c, shift_days) for c in t.columns)
         n = cur.execute(
             f"INSERT INTO {t.name} ({', '.join(t.column_names)}) SELECT {values} {valid}",
