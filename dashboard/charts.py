@@ -772,6 +772,11 @@ def for_shared_screen(fig: go.Figure, height: int = 560) -> go.Figure:
     return fig
 
 
+def shared_screen_pain_trend(*args, **kwargs) -> go.Figure:
+    """pain_trend(...) readable from across a room (for_shared_screen), for the presenter."""
+    return for_shared_screen(pain_trend(*args, **kwargs))
+
+
 # ---- Caseload outcomes -------------------------------------------------------------------------
 RESPONSE_COLOURS = {
     "substantial": "#005C42",  # a darker bluish green: more than meaningful

@@ -129,7 +129,9 @@ with tabs[0]:
         bind="query-params",
     )
     groups = caseload.breakdown(q, period, filters, by)
-    st.plotly_chart(charts.breakdown_bars(groups, by, caseload.LOW_N), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.breakdown_bars, groups, by, caseload.LOW_N), width="stretch"
+    )
     st.dataframe(
         groups,
         hide_index=True,
@@ -153,14 +155,19 @@ with tabs[1]:
     if outcome.empty:
         components.empty_state("No patient has been in care 8 weeks with a current rating.")
     else:
-        chart_to_patient(charts.pain_change_distribution(outcome, nrs_ref), "distribution")
+        chart_to_patient(
+            components.figure(charts.pain_change_distribution, outcome, nrs_ref), "distribution"
+        )
 
 with tabs[2]:
     st.plotly_chart(
-        charts.cohort_trend(caseload.cohorts(q, as_of, filters), caseload.LOW_N), width="stretch"
+        components.figure(charts.cohort_trend, caseload.cohorts(q, as_of, filters), caseload.LOW_N),
+        width="stretch",
     )
     st.plotly_chart(
-        charts.caseload_over_time(q("caseload_over_time", as_of=as_of, **filters.params())),
+        components.figure(
+            charts.caseload_over_time, q("caseload_over_time", as_of=as_of, **filters.params())
+        ),
         width="stretch",
     )
 
@@ -181,10 +188,12 @@ with tabs[3]:
         part = found[found.factor.isin(names)]
         if part.empty:
             continue
-        st.plotly_chart(charts.factor_bars(part, title, caseload.LOW_N), width="stretch")
+        st.plotly_chart(
+            components.figure(charts.factor_bars, part, title, caseload.LOW_N), width="stretch"
+        )
         with st.expander(f"{title}: the numbers, with home-practice adherence"):
             st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
-    chart_to_patient(charts.sleep_vs_pain(outcome), "sleep_scatter")
+    chart_to_patient(components.figure(charts.sleep_vs_pain, outcome), "sleep_scatter")
 
 with tabs[4]:
     flags_col, barriers_col = st.columns(2)
@@ -200,8 +209,7 @@ with tabs[4]:
         st.dataframe(q("caseload_barriers", as_of=as_of, **filters.params()), hide_index=True)
 
 with tabs[5]:
-    table = caseload.patient_table(patients, frame.privacy_mode)
-    table.insert(1, "open", [f"/patient?patient={p}&as_of={as_of}" for p in table.patient_id])
+    table = components.caseload_table(patients, period, filters, frame.privacy_mode)
     st.caption("Click a row, or its Open link, to open the patient's progress review.")
     picked = st.dataframe(
         table,

@@ -203,16 +203,15 @@ if requested:
             daily = q("patient_pain_daily", patient_id=pid, start=care_start, as_of=as_of)
             markers = q("patient_timeline_markers", patient_id=pid, start=care_start, as_of=as_of)
             st.plotly_chart(
-                charts.for_shared_screen(
-                    charts.pain_trend(
-                        daily,
-                        markers,
-                        summary.baseline_nrs,
-                        nrs_ref,
-                        care_start,
-                        as_of,
-                        frame.privacy_mode,
-                    )
+                components.figure(
+                    charts.shared_screen_pain_trend,
+                    daily,
+                    markers,
+                    summary.baseline_nrs,
+                    nrs_ref,
+                    care_start,
+                    as_of,
+                    frame.privacy_mode,
                 ),
                 width="stretch",
                 key="presenter_pain",

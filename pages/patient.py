@@ -165,8 +165,15 @@ pain = q("patient_pain_daily", patient_id=patient_id, start=start, as_of=as_of)
 markers = q("patient_timeline_markers", patient_id=patient_id, start=start, as_of=as_of)
 if pain["nrs"].notna().any():
     st.plotly_chart(
-        charts.pain_trend(
-            pain, markers, summary.baseline_nrs, nrs_ref, start, as_of, frame.privacy_mode
+        components.figure(
+            charts.pain_trend,
+            pain,
+            markers,
+            summary.baseline_nrs,
+            nrs_ref,
+            start,
+            as_of,
+            frame.privacy_mode,
         ),
         width="stretch",
     )
@@ -180,7 +187,8 @@ if pain["nrs"].notna().any():
         components.empty_state("No pain qualities or interference recorded in this period.")
     else:
         st.plotly_chart(
-            charts.pain_qualities(qualities, interference, start, as_of), width="stretch"
+            components.figure(charts.pain_qualities, qualities, interference, start, as_of),
+            width="stretch",
         )
 else:
     components.empty_state("No pain ratings in this period.")
@@ -191,14 +199,18 @@ ladder = q("patient_desensitization_weekly", patient_id=patient_id, start=start,
 if ladder.empty:
     components.empty_state("No desensitization sessions in this period.")
 else:
-    st.plotly_chart(charts.desensitization_ladder(ladder, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.desensitization_ladder, ladder, start, as_of), width="stretch"
+    )
 
 st.subheader("Graded functional tasks")
 tasks = q("patient_functional_tasks", patient_id=patient_id, start=start, as_of=as_of)
 if tasks.empty:
     components.empty_state("No graded functional tasks in this period.")
 else:
-    st.plotly_chart(charts.functional_tasks(tasks, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.functional_tasks, tasks, start, as_of), width="stretch"
+    )
     st.dataframe(
         q("patient_functional_tasks_latest", patient_id=patient_id, start=start, as_of=as_of),
         hide_index=True,
@@ -220,12 +232,16 @@ else:
     left, right = st.columns(2)
     with left:
         if (measures["measure"] == "grip").any():
-            st.plotly_chart(charts.grip_strength(measures, start, as_of), width="stretch")
+            st.plotly_chart(
+                components.figure(charts.grip_strength, measures, start, as_of), width="stretch"
+            )
         else:
             components.empty_state("No grip measurements in this period.")
     with right:
         if (measures["measure"] == "rom").any():
-            st.plotly_chart(charts.range_of_motion(measures, start, as_of), width="stretch")
+            st.plotly_chart(
+                components.figure(charts.range_of_motion, measures, start, as_of), width="stretch"
+            )
         else:
             components.empty_state("No range-of-motion measurements in this period.")
 
@@ -236,7 +252,8 @@ if scores.empty:
     components.empty_state("No questionnaires scored in this period.")
 else:
     st.plotly_chart(
-        charts.questionnaires(scores, start, as_of, frame.privacy_mode), width="stretch"
+        components.figure(charts.questionnaires, scores, start, as_of, frame.privacy_mode),
+        width="stretch",
     )
 
 # ---- Sleep ------------------------------------------------------------------------------------
@@ -245,7 +262,7 @@ sleep = q("patient_sleep", patient_id=patient_id, start=start, as_of=as_of)
 if sleep.empty:
     components.empty_state("No sleep diary entries in this period.")
 else:
-    st.plotly_chart(charts.sleep_and_pain(sleep, start, as_of), width="stretch")
+    st.plotly_chart(components.figure(charts.sleep_and_pain, sleep, start, as_of), width="stretch")
     corr = q(
         "patient_sleep_pain_correlation", patient_id=patient_id, start=start, as_of=as_of
     ).iloc[0]
@@ -279,7 +296,9 @@ else:
         )
         + "."
     )
-    st.plotly_chart(charts.caregiver_and_peer_support(support, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.caregiver_and_peer_support, support, start, as_of), width="stretch"
+    )
 
 barriers = q("patient_barriers", patient_id=patient_id, as_of=as_of)
 st.markdown("**Barriers** (open first)")
@@ -320,7 +339,9 @@ if practice.empty:
     components.empty_state("No home practice logged in this period.")
 else:
     threshold = json.loads(rules.params)["adherence_below_pct"]
-    st.plotly_chart(charts.home_practice(practice, threshold, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.home_practice, practice, threshold, start, as_of), width="stretch"
+    )
 
 teach_back = q("patient_teach_back", patient_id=patient_id, as_of=as_of)
 st.markdown("**Teach-back log**")
@@ -361,12 +382,14 @@ gas_t = q("patient_gas_t", patient_id=patient_id, as_of=as_of)
 if reviews.empty:
     components.empty_state("No goal reviews yet.")
 else:
-    st.plotly_chart(charts.goal_attainment(reviews, gas_t, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.goal_attainment, reviews, gas_t, start, as_of), width="stretch"
+    )
 milestones = q("patient_milestones", patient_id=patient_id, as_of=as_of)
 if milestones.empty:
     components.empty_state("No milestones set.")
 else:
-    st.plotly_chart(charts.milestones(milestones, start, as_of), width="stretch")
+    st.plotly_chart(components.figure(charts.milestones, milestones, start, as_of), width="stretch")
 
 # ---- Attendance -------------------------------------------------------------------------------
 st.subheader("Attendance")
@@ -374,4 +397,4 @@ attendance = q("patient_attendance_weekly", patient_id=patient_id, start=start, 
 if attendance.empty:
     components.empty_state("No sessions in this period.")
 else:
-    st.plotly_chart(charts.attendance(attendance, start, as_of), width="stretch")
+    st.plotly_chart(components.figure(charts.attendance, attendance, start, as_of), width="stretch")
