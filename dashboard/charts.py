@@ -795,11 +795,22 @@ def _n_label(value, n: int, low_n: int) -> str:
     return f"{text} (n={n}{', low n' if n < low_n else ''})"
 
 
+MANY_BARS = 300
+
+
 def pain_change_distribution(patients: pd.DataFrame, nrs_ref: dict) -> go.Figure:
     """One bar per patient (in care >= 8 weeks with a current rating): % change of NRS from
-    baseline, sorted, coloured by response class, with the meaningful and substantial lines.
-    Each bar carries the patient id (customdata) for the drill-down."""
-    df = patients.sort_values("change_pct").reset_index(drop=True)
+    baseline, coloured by response class, with the meaningful and substantial lines. Sorted by
+    class, then by change: each class is one block as wide as its count, also across thousands
+    of patients (a meaningful change of 2 points can be under 30%, and would otherwise be one
+    invisible bar among the others). Each bar carries the patient id (customdata) for the
+    drill-down."""
+    rank = {response: i for i, response in enumerate(RESPONSE_COLOURS)}
+    df = (
+        patients.assign(_rank=patients["pain_response"].map(rank))
+        .sort_values(["_rank", "change_pct"], kind="stable")
+        .reset_index(drop=True)
+    )
     fig = go.Figure()
     for response, colour in RESPONSE_COLOURS.items():
         part = df[df["pain_response"] == response]
@@ -808,6 +819,7 @@ def pain_change_distribution(patients: pd.DataFrame, nrs_ref: dict) -> go.Figure
                 x=part.index,
                 y=part["change_pct"],
                 marker_color=colour,
+                marker_line_width=0,  # the template's white outlines wash out thousands of bars
                 name=RESPONSE_LABELS[response],
                 customdata=part[["patient_id"]],
                 hovertemplate="%{customdata[0]}: %{y:+.1f}% from baseline<extra>"
@@ -826,11 +838,13 @@ def pain_change_distribution(patients: pd.DataFrame, nrs_ref: dict) -> go.Figure
             annotation_position="bottom right",
         )
     fig.add_hline(y=0, line={"color": BASELINE, "width": 1})
-    fig.update_xaxes(title="patients, sorted by change (click a bar to open the patient)",
+    fig.update_xaxes(title="patients by response, then change (click a bar to open the patient)",
                      showticklabels=False)  # fmt: skip
     fig.update_yaxes(title="NRS change from baseline (%) ↓ better")
-    fig.update_layout(bargap=0.05, barmode="overlay")
-    return _layout(fig, f"Pain change per patient (n = {len(df)})", height=440)
+    # Gaps only while a bar is wider than a few pixels: across a network's thousands of patients
+    # the bars touch, so the response classes keep their colours.
+    fig.update_layout(bargap=0.05 if len(df) <= MANY_BARS else 0, barmode="overlay")
+    return _layout(fig, f"Pain change per patient (n = {len(df):,})", height=440)
 
 
 def breakdown_bars(groups: pd.DataFrame, by: str, low_n: int) -> go.Figure:

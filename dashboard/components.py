@@ -315,8 +315,9 @@ def picker_labels(patients: pd.DataFrame, privacy_mode: bool) -> dict[str, str]:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _caseload_table(_patients: pd.DataFrame, key: tuple, privacy_mode: bool) -> pd.DataFrame:
-    as_of = key[-1]
+def _caseload_table(
+    _patients: pd.DataFrame, key: tuple, privacy_mode: bool, as_of: dt.date
+) -> pd.DataFrame:
     table = caseload.patient_table(_patients, privacy_mode)
     table.insert(1, "open", [f"/patient?patient={p}&as_of={as_of}" for p in table.patient_id])
     return table
@@ -329,8 +330,8 @@ def caseload_table(
     version, period, filters and privacy mode (a network's 19,000 rows took a sixth of every
     rerun of the page)."""
     st_ = current_store()
-    key = (str(st_.path), st_.data_version(), repr(period), repr(filters), period.as_of)
-    return _caseload_table(patients, key, privacy_mode)
+    key = (str(st_.path), st_.data_version(), repr(period), repr(filters))
+    return _caseload_table(patients, key, privacy_mode, period.as_of)
 
 
 def _step_patient(patient_id: str) -> None:

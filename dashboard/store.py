@@ -181,7 +181,7 @@ class Store:
         """A number that changes on every write: the key of every cached query result. Read
         once and remembered until the next write (a page asks for it with every query)."""
         version, writes = self._version, self._writes
-        if version is not None:
+        if version is not None and not self.read_only:  # a read-only store reads it every time
             return version
         cur = self.cursor()
         try:

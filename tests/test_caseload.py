@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import queries
-from dashboard import caseload, cli, components, store
+from dashboard import caseload, charts, cli, components, store
 from tests.conftest import ROOT
 from tests.test_flags import AS_OF, at10, day, insert, pain, patient
 
@@ -226,3 +226,18 @@ def test_cli_unknown_filter_value_is_one_sentence(crafted, capsys):
                      "--db", str(db)]) == 1  # fmt: skip
     err = capsys.readouterr().err
     assert "There is no site 'Nowhere' in the store; the sites are: North, South." in err
+
+
+def test_the_pain_change_chart_keeps_each_response_class_one_block_at_any_size():
+    # A 2-point drop from 8.0 is meaningful at -25%; sorted by change alone it would sit among
+    # the 'not yet' bars, one invisible sliver once there are thousands of patients.
+    nrs_ref = {"meaningful_change_pct": 30, "substantial_change_pct": 50, "source": "MEASURES.md"}
+    rows = [("P1", -55.0, "substantial"), ("P2", -28.0, "not yet"), ("P3", -25.0, "meaningful"),
+            ("P4", -35.0, "meaningful"), ("P5", 10.0, "not yet")]  # fmt: skip
+    few = pd.DataFrame(rows, columns=["patient_id", "change_pct", "pain_response"])
+    fig = charts.pain_change_distribution(few, nrs_ref)
+    order = sorted((x, pid) for t in fig.data for x, (pid,) in zip(t.x, t.customdata, strict=True))
+    assert [pid for _, pid in order] == ["P1", "P4", "P3", "P2", "P5"]
+    assert fig.layout.bargap == 0.05 and all(t.marker.line.width == 0 for t in fig.data)
+    many = pd.concat([few] * 100, ignore_index=True)  # 500 bars: they touch, no white gaps
+    assert charts.pain_change_distribution(many, nrs_ref).layout.bargap == 0
