@@ -960,7 +960,12 @@ def sleep_vs_pain(patients: pd.DataFrame) -> go.Figure:
                 x=part["sleep_quality_change"],
                 y=part["change_pct"],
                 mode="markers",
-                marker={"color": colour, "size": 9, "opacity": 0.8},
+                # Thousands of points overlap: paler ones let the dense places show.
+                marker={
+                    "color": colour,
+                    "size": 9,
+                    "opacity": 0.8 if len(df) <= MANY_BARS else 0.3,
+                },
                 name=RESPONSE_LABELS[response],
                 customdata=part[["patient_id"]],
                 hovertemplate="%{customdata[0]}: sleep %{x:+.1f}, pain %{y:+.1f}%<extra></extra>",
@@ -968,4 +973,4 @@ def sleep_vs_pain(patients: pd.DataFrame) -> go.Figure:
         )
     fig.update_xaxes(title="change in sleep quality (0-10) → better", zeroline=True)
     fig.update_yaxes(title="NRS change from baseline (%) ↓ better", zeroline=True)
-    return _layout(fig, f"Sleep change vs pain change (n = {len(df)})", height=440)
+    return _layout(fig, f"Sleep change vs pain change (n = {len(df):,})", height=440)
