@@ -190,7 +190,7 @@ def script_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-# The patient page is interactive when its script has finished (no running indicator), the
+# The patient page is interactive when its script has finished (server.SCRIPT_DONE_JS), the
 # patient's heading is on the page and every chart has drawn its SVG.
 PATIENT_READY_JS = """(pid) => {
   const app = document.querySelector("[data-testid='stApp']");
@@ -200,8 +200,6 @@ PATIENT_READY_JS = """(pid) => {
   const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
   return heading && charts.length > 0 && charts.every((c) => c.querySelector(".main-svg"));
 }"""
-SCRIPT_DONE_JS = """() => document.querySelector("[data-testid='stApp']")
-  ?.getAttribute("data-test-script-state") === 'notRunning'"""
 OTHER_PAGES = ("meeting", "caseload", "data")  # opened after the patient page, for the RSS
 
 
@@ -275,7 +273,7 @@ def _browser_measure(db: Path, as_of: dt.date, patient_id: str, other_id: str) -
                     for name in OTHER_PAGES:
                         page.goto(f"{running.url}/{name}")
                         page.wait_for_selector("[data-testid='stHeading']", timeout=120_000)
-                        page.wait_for_function(SCRIPT_DONE_JS, polling=100, timeout=120_000)
+                        page.wait_for_function(server.SCRIPT_DONE_JS, polling=100, timeout=120_000)
                 finally:
                     browser.close()
             status = Path(f"/proc/{running.process.pid}/status").read_text()

@@ -795,7 +795,7 @@ def _n_label(value, n: int, low_n: int) -> str:
     return f"{text} (n={n}{', low n' if n < low_n else ''})"
 
 
-MANY_BARS = 300
+MANY_POINTS = 300  # more patients than a chart can give each a bar or point of their own
 
 
 def pain_change_distribution(patients: pd.DataFrame, nrs_ref: dict) -> go.Figure:
@@ -843,7 +843,7 @@ def pain_change_distribution(patients: pd.DataFrame, nrs_ref: dict) -> go.Figure
     fig.update_yaxes(title="NRS change from baseline (%) ↓ better")
     # Gaps only while a bar is wider than a few pixels: across a network's thousands of patients
     # the bars touch, so the response classes keep their colours.
-    fig.update_layout(bargap=0.05 if len(df) <= MANY_BARS else 0, barmode="overlay")
+    fig.update_layout(bargap=0.05 if len(df) <= MANY_POINTS else 0, barmode="overlay")
     return _layout(fig, f"Pain change per patient (n = {len(df):,})", height=440)
 
 
@@ -964,7 +964,7 @@ def sleep_vs_pain(patients: pd.DataFrame) -> go.Figure:
                 marker={
                     "color": colour,
                     "size": 9,
-                    "opacity": 0.8 if len(df) <= MANY_BARS else 0.3,
+                    "opacity": 0.8 if len(df) <= MANY_POINTS else 0.3,
                 },
                 name=RESPONSE_LABELS[response],
                 customdata=part[["patient_id"]],

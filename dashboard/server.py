@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 START_SECONDS = 60
+# True once the app has finished running its script (Streamlit's own state on its root element;
+# the running indicator can be missing from a short run).
+SCRIPT_DONE_JS = """() => document.querySelector("[data-testid='stApp']")
+  ?.getAttribute("data-test-script-state") === 'notRunning'"""
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from dashboard import server as serving
-from dashboard.server import CHROMIUM, CHROMIUM_ARGS, Server
+from dashboard.server import CHROMIUM, CHROMIUM_ARGS, SCRIPT_DONE_JS, Server
 from tests.conftest import AS_OF, ROOT
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -61,6 +61,7 @@ def wait_idle(page: Page) -> None:
     """Wait until the app has finished running its script."""
     page.wait_for_selector("[data-testid='stApp']")
     expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=30_000)
+    page.wait_for_function(SCRIPT_DONE_JS, polling=50, timeout=30_000)
     page.wait_for_timeout(300)
 
 
