@@ -282,6 +282,7 @@ def current_frame() -> Frame:
 
 
 PATIENT_KEY = "patient_pick"
+FIND_KEY = "patient_find"
 PATIENT_URL_PARAM = "patient"
 FROM_KEY = "from"
 LEVEL_STYLE = {"urgent": st.error, "review": st.warning, "info": st.info}
@@ -297,21 +298,6 @@ def patient_label(name: str | None, patient_id: str, privacy_mode: bool) -> str:
     if privacy_mode:
         return f"{privacy.alias(name, patient_id)} ({patient_id})"
     return privacy.patient_display(name, patient_id, privacy_mode=False)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _labels(_patients: pd.DataFrame, key: tuple, privacy_mode: bool) -> dict[str, str]:
-    """Every patient's picker entry, by id: made once per data version, as-of date and privacy
-    mode (a network's 20,000 labels took a fifth of every rerun of the patient page)."""
-    names, ids = _patients["name"].tolist(), _patients["patient_id"].tolist()
-    return {i: patient_label(n, i, privacy_mode) for n, i in zip(names, ids, strict=True)}
-
-
-def picker_labels(patients: pd.DataFrame, privacy_mode: bool) -> dict[str, str]:
-    """patient_label() of every row of the patient_list answer, cached with it."""
-    st_ = current_store()
-    key = (str(st_.path), st_.data_version(), current_frame().as_of, len(patients))
-    return _labels(patients, key, privacy_mode)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -334,34 +320,110 @@ def caseload_table(
     return _caseload_table(patients, key, privacy_mode, period.as_of)
 
 
+# A picker lists every patient up to this many; a larger store (a network) is searched instead,
+# so a rerun never sends the browser tens of thousands of names.
+LIST_ALL_UP_TO = 1000
+SEARCH_SHOWS = 50
+
+
+@dataclass(frozen=True)
+class Choices:
+    labels: dict[str, str]  # id -> picker entry, in picker order
+    searched: bool  # True: a network's search matches; False: every patient
+    note: str = ""  # how many matched, when searched
+
+
+def patient_choices(
+    find_key: str, privacy_mode: bool, find_label: str = "Find a patient"
+) -> Choices:
+    """The patients a picker offers: all of them in a store of up to LIST_ALL_UP_TO; else a
+    search box (id and name, or alias in privacy mode) and its first SEARCH_SHOWS matches,
+    found in SQL with the term bound (patient_search.sql)."""
+    as_of = current_frame().as_of
+
+    def found(term: str, limit: int) -> pd.DataFrame:
+        return query(
+            "patient_search", as_of=as_of, term=term, privacy_mode=privacy_mode, limit=limit
+        )
+
+    def labels(rows: pd.DataFrame) -> dict[str, str]:
+        return {
+            i: patient_label(n, i, privacy_mode)
+            for n, i in zip(rows["name"], rows["patient_id"], strict=True)
+        }
+
+    everyone = found("", LIST_ALL_UP_TO + 1)
+    if len(everyone) <= LIST_ALL_UP_TO:
+        return Choices(labels(everyone), searched=False)
+    term = st.text_input(
+        find_label,
+        key=find_key,
+        max_chars=60,
+        placeholder="id or alias" if privacy_mode else "name or id",
+        help="Type part of an id"
+        + (" or alias (initials and the end of the id)" if privacy_mode else " or name")
+        + f", then press Enter; the list beside shows the first {SEARCH_SHOWS} matches, "
+        "patients in care on the as-of date first.",
+    ).strip()
+    rows = found(term, SEARCH_SHOWS + 1)
+    shown = rows.head(SEARCH_SHOWS)
+    if not term:
+        note = f"The list shows the first {len(shown)} patients: type above to find others."
+    elif rows.empty:
+        note = f"No patient matches {term!r}."
+    elif len(rows) > SEARCH_SHOWS:
+        note = f"More than {SEARCH_SHOWS} patients match {term!r}; the list shows the first {SEARCH_SHOWS}."
+    else:
+        note = f"{len(rows)} patient{'s' if len(rows) > 1 else ''} match{'' if len(rows) > 1 else 'es'} {term!r}."
+    return Choices(labels(shown), searched=True, note=note)
+
+
 def _step_patient(patient_id: str) -> None:
     st.session_state[PATIENT_KEY] = patient_id
 
 
-def patient_picker(patients: pd.DataFrame, privacy_mode: bool) -> str:
+def patient_picker(privacy_mode: bool) -> str | None:
     """Pick one patient by name, id or alias (alias only in privacy mode), with previous / next
-    through the primary clinician's caseload.
+    through the primary clinician's caseload; None when the store has no patients.
 
     The choice lives in the URL as the pseudonymous id (?patient=P0007), never as the label (which
     has the name), so a link in an e-mail opens the same patient and carries no name.
     """
-    labels = picker_labels(patients, privacy_mode)
-    ids = list(labels)
+    as_of = current_frame().as_of
+
+    def picked(patient_id: str | None) -> pd.Series | None:
+        rows = query("patient_picked", as_of=as_of, patient_id=patient_id) if patient_id else None
+        return None if rows is None or rows.empty else rows.iloc[0]
+
     requested = st.query_params.get(PATIENT_URL_PARAM)
     if requested and requested != st.session_state.get("_patient_in_url"):
-        if requested in labels:
+        if picked(requested) is not None:
             st.session_state[PATIENT_KEY] = requested
         else:
             st.warning(
                 f"There is no patient {requested!r} in the store; showing the first patient."
             )
-    if st.session_state.get(PATIENT_KEY) not in labels:
-        st.session_state[PATIENT_KEY] = ids[0]
+    choices = patient_choices(FIND_KEY, privacy_mode)
+    term = st.session_state.get(FIND_KEY, "")
+    if choices.searched and term != st.session_state.get("_find_was", ""):
+        st.session_state["_find_was"] = term
+        if len(choices.labels) == 1:  # a search that finds one patient opens them
+            st.session_state[PATIENT_KEY] = next(iter(choices.labels))
+    row = picked(st.session_state.get(PATIENT_KEY))
+    if row is None:
+        first = query("patient_search", as_of=as_of, term="", privacy_mode=False, limit=1)
+        if first.empty:
+            return None
+        row = picked(first.patient_id.iloc[0])
+    patient_id = row.patient_id
+    st.session_state[PATIENT_KEY] = patient_id
+    labels = {patient_id: patient_label(row["name"], patient_id, privacy_mode)}
+    labels |= choices.labels
     pick, prev_col, next_col = st.columns([6, 1, 1], vertical_alignment="bottom")
     with pick:
-        patient_id = st.selectbox(
+        st.selectbox(
             "Patient",
-            ids,
+            list(labels),
             key=PATIENT_KEY,
             format_func=labels.__getitem__,
             help="Type a name or id"
@@ -370,21 +432,13 @@ def patient_picker(patients: pd.DataFrame, privacy_mode: bool) -> str:
         )
     st.query_params[PATIENT_URL_PARAM] = patient_id
     st.session_state["_patient_in_url"] = patient_id
-    row = patients[patients["patient_id"] == patient_id].iloc[0]
-    caseload = patients[
-        (patients["primary_clinician_id"] == row.primary_clinician_id) & patients["in_care"]
-    ]["patient_id"].tolist()
-    position = caseload.index(patient_id) if patient_id in caseload else None
-    previous = caseload[position - 1] if position else None
-    following = (
-        caseload[position + 1] if position is not None and position + 1 < len(caseload) else None
-    )
     who = row.primary_clinician or "no primary clinician"
     steps = (
-        (prev_col, "Previous", ":material/arrow_back:", previous),
-        (next_col, "Next", ":material/arrow_forward:", following),
+        (prev_col, "Previous", ":material/arrow_back:", row.previous_id),
+        (next_col, "Next", ":material/arrow_forward:", row.next_id),
     )
     for column, label, icon, target in steps:
+        target = target if isinstance(target, str) else None
         column.button(
             label,
             icon=icon,
@@ -394,8 +448,11 @@ def patient_picker(patients: pd.DataFrame, privacy_mode: bool) -> str:
             help=f"{label} patient in {who}'s caseload",
             width="stretch",
         )
-    if position is not None:
-        st.caption(f"{position + 1} of {len(caseload)} in {who}'s caseload in care")
+    notes = [choices.note] if choices.note else []
+    if pd.notna(row.position):
+        notes.append(f"{int(row.position)} of {int(row.caseload_size)} in {who}'s caseload in care")
+    for note in notes:
+        st.caption(note)
     return patient_id
 
 

@@ -478,17 +478,18 @@ with st.expander("Meeting details: attendees, minutes per patient; agenda and mi
     components.meeting_downloads(frame, "agenda", meeting.AGENDA_FORMATS)
     components.meeting_downloads(frame, "minutes", meeting.MINUTES_FORMATS)
 
-patients = q("patient_list", as_of=as_of)
-others = patients[~patients.patient_id.isin(ids)]
+choices = components.patient_choices("add_find", frame.privacy_mode, "Find a patient to add")
+on_agenda = set(ids)
+labels = {i: label for i, label in choices.labels.items() if i not in on_agenda}
 add, add_button = st.columns([4, 1.2], vertical_alignment="bottom")
-every_label = components.picker_labels(patients, frame.privacy_mode)
-labels = {i: every_label[i] for i in others.patient_id}
 add.selectbox(
     "Add a patient by hand",
     list(labels),
     index=None,
-    placeholder="Type a name or id",
+    placeholder="Type an alias or id" if frame.privacy_mode else "Type a name or id",
     format_func=labels.__getitem__,
     key="add_patient",
 )
 add_button.button("Add to agenda", icon=":material/person_add:", on_click=add_by_hand)
+if choices.note:
+    st.caption(choices.note)

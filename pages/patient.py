@@ -12,12 +12,10 @@ as_of = frame.as_of
 q = components.query
 
 st.title("Patient progress review")
-patients = q("patient_list", as_of=as_of)
-if patients.empty:
+patient_id = components.patient_picker(frame.privacy_mode)
+if patient_id is None:
     components.empty_state("The store has no patients yet: import data on the Data page.")
     st.stop()
-
-patient_id = components.patient_picker(patients, frame.privacy_mode)
 summary = q("patient_summary", as_of=as_of, patient_ids=[patient_id]).iloc[0]
 care_start = summary.start_date.date()
 if care_start > as_of:

@@ -166,3 +166,29 @@ def test_an_unknown_patient_in_the_link_shows_the_agenda_with_a_sentence(meeting
     at = meeting_page(patient="P9999")
     assert "'P9999' is not on the agenda" in page_text(at)
     assert at.title[0].value.startswith("MDT meeting")
+
+
+def test_a_patient_is_added_by_hand_from_the_list_or_on_a_network_by_search(
+    meeting_page, monkeypatch
+):
+    at = meeting_page()
+    on_agenda = int(at.metric[0].value)
+    listed = at.selectbox(key="add_patient").options
+    assert len(listed) == 48 - on_agenda  # everyone not on the agenda, by alias (privacy on)
+    assert all("Example" not in o and "Sample" not in o for o in listed)
+    assert not at.text_input  # a store this size needs no search box
+    last = listed[-1]  # e.g. 'A.E. ·0001 (P0001)'
+    pid = last[last.rindex("(") + 1 : -1]
+
+    monkeypatch.setattr(components, "LIST_ALL_UP_TO", 10)  # as on a network's store
+    monkeypatch.setattr(components, "SEARCH_SHOWS", 5)
+    at = meeting_page()
+    assert len(at.selectbox(key="add_patient").options) <= 5
+    at.text_input(key="add_find").input(pid.lower()).run()
+    assert at.selectbox(key="add_patient").options == [last]
+    assert "1 patient matches" in page_text(at)
+    at.selectbox(key="add_patient").set_value(pid)
+    [b for b in at.button if b.label == "Add to agenda"][0].click().run()
+    assert not at.exception
+    assert f"{pid} added to the agenda." in page_text(at)
+    assert int(at.metric[0].value) == on_agenda + 1

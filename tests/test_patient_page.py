@@ -192,3 +192,58 @@ def test_previous_and_next_step_through_the_clinicians_caseload(page):
 def test_an_unknown_patient_in_the_link_is_named(page):
     at = page("P9999")
     assert any("There is no patient 'P9999'" in w.value for w in at.warning)
+
+
+@pytest.fixture
+def network(monkeypatch):
+    """The pickers as on a network's store: the sample's 48 patients are more than a picker lists
+    whole, so it searches, showing the first five matches."""
+    from dashboard import components
+
+    monkeypatch.setattr(components, "LIST_ALL_UP_TO", 10)
+    monkeypatch.setattr(components, "SEARCH_SHOWS", 5)
+
+
+def options(at, key="patient_pick") -> list[str]:
+    return list(at.selectbox(key=key).options)
+
+
+def test_on_a_network_the_picker_searches_and_one_match_opens_that_patient(page, network):
+    at = page("P0014")
+    assert at.selectbox(key="patient_pick").value == "P0014"
+    # before a search: the patient on screen, then the first five (in care first, by id; P0001
+    # was discharged)
+    assert [o[-6:-1] for o in options(at)] == ["P0014", "P0002", "P0003", "P0004", "P0005", "P0006"]
+    assert "The list shows the first 5 patients: type above to find others." in [
+        c.value for c in at.caption
+    ]
+    at.text_input(key="patient_find").input("example").run()
+    assert "More than 5 patients match 'example'; the list shows the first 5." in [
+        c.value for c in at.caption
+    ]
+    assert at.selectbox(key="patient_pick").value == "P0014"  # a search alone moves nobody
+    at.text_input(key="patient_find").input("FINLEY example").run()
+    assert not at.exception
+    assert at.selectbox(key="patient_pick").value == PATIENT
+    assert at.header[0].value == "Finley Example (P0006)"
+    assert at.query_params["patient"] == PATIENT
+    # Next still steps through the clinician's caseload, found in SQL
+    caption = next(c.value for c in at.caption if "caseload in care" in c.value)
+    [b for b in at.button if b.label == "Next"][0].click().run()
+    moved = at.selectbox(key="patient_pick").value
+    assert moved != PATIENT
+    assert any(c.value.startswith(f"{int(caption.split()[0]) + 1} of ") for c in at.caption)
+    at.text_input(key="patient_find").input("nobody like this").run()
+    assert "No patient matches 'nobody like this'." in [c.value for c in at.caption]
+    assert at.selectbox(key="patient_pick").value == moved
+
+
+def test_on_a_network_privacy_mode_searches_aliases_never_names(page, network):
+    at = page(PATIENT, privacy=True)
+    at.text_input(key="patient_find").input("noel").run()
+    assert "No patient matches 'noel'." in [c.value for c in at.caption]
+    at.text_input(key="patient_find").input("·0014").run()
+    assert at.selectbox(key="patient_pick").value == "P0014"
+    assert at.header[0].value == "N.E. ·0014"
+    shown = " ".join(options(at)) + " ".join(c.value for c in at.caption)
+    assert "Noel" not in shown

@@ -156,3 +156,92 @@ def test_answers_built_on_shared_answers_equal_the_ones_computed_whole(sample_db
         ]  # fmt: skip
     finally:
         st.close()
+
+
+def _patients_csv() -> pd.DataFrame:
+    from tests.conftest import SAMPLE_DATA
+
+    return pd.read_csv(SAMPLE_DATA / "patients.csv", dtype=str, keep_default_na=False)
+
+
+def _in_care(p: pd.Series) -> bool:
+    started = dt.date.fromisoformat(p.start_date) <= AS_OF
+    if p.discharge_date:
+        return started and dt.date.fromisoformat(p.discharge_date) > AS_OF
+    return started and p.status in ("active", "on_hold")
+
+
+def test_patient_search_aliases_are_the_screens_aliases(sample_db):
+    from dashboard import privacy
+
+    st = store.open_store(sample_db)
+    with st.write() as cur:  # names the sample does not have: odd spacing, accents, digits, none
+        for pid, name in (
+            ("X1", "  anna   maría  de-la Cruz "),
+            ("X2", "Émile 2nd Zola"),
+            ("X3", "  "),
+            ("X4", "42 Example"),
+        ):
+            cur.execute(
+                "INSERT INTO patients (patient_id, name, condition, start_date, status) "
+                "VALUES (?, ?, 'PHN', DATE '2026-01-01', 'active')",
+                [pid, name],
+            )
+    st.close()
+    found = run(sample_db, "patient_search", as_of=AS_OF, term="", privacy_mode=True, limit=10_000)
+    assert len(found) == len(_patients_csv()) + 4
+    for r in found.itertuples():
+        assert r.alias == privacy.alias(r.name, r.patient_id), r.patient_id
+    assert found.set_index("patient_id").alias["X1"] == "A.M.D.C. ·X1"
+
+
+def test_patient_search_finds_by_id_and_name_or_by_alias_in_privacy_mode(sample_db):
+    sample = _patients_csv()
+    order = sorted(sample.itertuples(), key=lambda p: (not _in_care(p), p.patient_id))
+
+    def search(term, privacy_mode=False, limit=100):
+        rows = run(
+            sample_db,
+            "patient_search",
+            as_of=AS_OF,
+            term=term,
+            privacy_mode=privacy_mode,
+            limit=limit,
+        )
+        return rows.patient_id.tolist()
+
+    # everyone, in care first then by id; the limit cuts that order
+    assert search("") == [p.patient_id for p in order]
+    assert search("", limit=5) == [p.patient_id for p in order][:5]
+    # part of a name, any case; and part of an id
+    word = sample.name.iloc[5].split()[0]
+    by_name = [p.patient_id for p in order if word.lower() in p.name.lower()]
+    assert by_name and search(word.upper()) == by_name
+    assert search("p000") == [p.patient_id for p in order if "P000" in p.patient_id]
+    # privacy mode: names are not searched, aliases are (initials and the end of the id)
+    assert search(word, privacy_mode=True) == []
+    assert search("·0007", privacy_mode=True) == ["P0007"]
+    # a term is plain text, never a pattern or SQL
+    for term in ("%", "_", "' OR 1=1 --", "P00%"):
+        assert search(term) == []
+
+
+def test_patient_picked_places_the_patient_in_their_clinicians_caseload(sample_db):
+    sample = _patients_csv()
+    for pid in ("P0006", "P0012", "P0001"):
+        me = sample.set_index("patient_id").loc[pid]
+        caseload = sorted(
+            p.patient_id
+            for p in sample.itertuples()
+            if p.primary_clinician_id == me.primary_clinician_id and _in_care(p)
+        )
+        row = run(sample_db, "patient_picked", as_of=AS_OF, patient_id=pid).iloc[0]
+        assert row["name"] == me["name"]
+        if pid not in caseload:
+            assert not row.in_care and pd.isna(row.position) and pd.isna(row.next_id)
+            continue
+        i = caseload.index(pid)
+        assert (row.position, row.caseload_size) == (i + 1, len(caseload))
+        assert row.previous_id == (caseload[i - 1] if i else None)
+        assert row.next_id == (caseload[i + 1] if i + 1 < len(caseload) else None)
+    assert run(sample_db, "patient_picked", as_of=AS_OF, patient_id="P9999").empty
