@@ -9,6 +9,8 @@ import os
 import pickle
 import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import queries
 from dashboard import caseload, charts, importer, meeting, privacy, report, store
@@ -125,6 +128,56 @@ def query(name: str, **params) -> pd.DataFrame:
     """Run queries/<name>.sql; results are cached until the store's data version changes."""
     st_ = current_store()
     return _cached(str(st_.path), st_.data_version(), name, tuple(sorted(params.items())))
+
+
+# Two queries at a time: DuckDB releases the GIL while it plans and runs one, and most of a
+# page's queries are small ones whose planning is single-threaded, so a second runs on the other
+# core (a network's patient page: 29 queries in ~75 ms instead of ~140).
+_PREFETCH = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prefetch")
+_PREFETCHED: OrderedDict[str, None] = OrderedDict()  # recently started, so a rerun starts none
+_PREFETCHED_MAX = 4096
+_PREFETCH_LOCK = threading.Lock()
+
+
+def _prefetch_one(ctx, db: str, version: int, name: str, params: tuple) -> None:
+    add_script_run_ctx(threading.current_thread(), ctx)
+    try:
+        if name in queries.included_anywhere():  # others build on it: its table, no frame
+            _included(db, version, name, params)
+        else:
+            _cached(db, version, name, params)
+    except Exception:  # noqa: BLE001, S110 - the page asks again itself and shows the error
+        pass
+
+
+class Prefetch:
+    """A page's answers, started at once on two worker threads into the query cache; reading
+    one (prefetched["pain"]) is query() with the same parameters, so it waits for the answer
+    being computed, or computes it if no worker has started it yet."""
+
+    def __init__(self, **calls: tuple[str, dict]):
+        self.calls = calls
+        st_ = current_store()
+        db, version, ctx = str(st_.path), st_.data_version(), get_script_run_ctx()
+        for name, params in calls.values():
+            if set(params) != queries.params_of(name):  # here, not silently in a worker
+                raise TypeError(
+                    f"{name}.sql takes {sorted(queries.params_of(name))}, got {sorted(params)}"
+                )
+            key = (db, version, name, tuple(sorted(params.items())))
+            seen = repr(key)  # a list parameter (patient_ids) is not hashable
+            with _PREFETCH_LOCK:
+                if seen in _PREFETCHED:
+                    _PREFETCHED.move_to_end(seen)
+                    continue
+                _PREFETCHED[seen] = None
+                if len(_PREFETCHED) > _PREFETCHED_MAX:
+                    _PREFETCHED.popitem(last=False)
+            _PREFETCH.submit(_prefetch_one, ctx, *key)
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        name, params = self.calls[key]
+        return query(name, **params)
 
 
 def default_as_of() -> dt.date:

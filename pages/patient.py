@@ -9,14 +9,29 @@ from dashboard import charts, components, privacy
 
 frame = components.current_frame()
 as_of = frame.as_of
-q = components.query
 
 st.title("Patient progress review")
 patient_id = components.patient_picker(frame.privacy_mode)
 if patient_id is None:
     components.empty_state("The store has no patients yet: import data on the Data page.")
     st.stop()
-summary = q("patient_summary", as_of=as_of, patient_ids=[patient_id]).iloc[0]
+# Every answer this page shows, started at once (two at a time); each is read where it is drawn.
+answers = components.Prefetch(
+    summary=("patient_summary", dict(as_of=as_of, patient_ids=[patient_id])),
+    flags=("patient_flags", dict(as_of=as_of, patient_ids=[patient_id])),
+    instrument_reference=("instrument_reference", dict(code="NRS")),
+    flag_rule=("flag_rule", dict(code="low_home_practice")),
+    conditions=("patient_conditions", dict(patient_id=patient_id)),
+    instrument_changes=("patient_instrument_changes", dict(patient_id=patient_id, as_of=as_of)),
+    barriers=("patient_barriers", dict(patient_id=patient_id, as_of=as_of)),
+    adaptations=("patient_adaptations", dict(patient_id=patient_id, as_of=as_of)),
+    teach_back=("patient_teach_back", dict(patient_id=patient_id, as_of=as_of)),
+    medications=("patient_medications", dict(patient_id=patient_id, as_of=as_of)),
+    goal_reviews=("patient_goal_reviews", dict(patient_id=patient_id, as_of=as_of)),
+    gas_t=("patient_gas_t", dict(patient_id=patient_id, as_of=as_of)),
+    milestones=("patient_milestones", dict(patient_id=patient_id, as_of=as_of)),
+)
+summary = answers["summary"].iloc[0]
 care_start = summary.start_date.date()
 if care_start > as_of:
     st.warning(
@@ -25,9 +40,31 @@ if care_start > as_of:
     )
     st.stop()
 start = components.period_start(care_start, as_of)
-flags = q("patient_flags", as_of=as_of, patient_ids=[patient_id])
-nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
-rules = q("flag_rule", code="low_home_practice").iloc[0]
+in_period = dict(patient_id=patient_id, start=start, as_of=as_of)
+span = components.Prefetch(
+    **{
+        k: (f"patient_{k}", in_period)
+        for k in (
+            "pain_daily",
+            "timeline_markers",
+            "pain_qualities_weekly",
+            "interference_weekly",
+            "desensitization_weekly",
+            "functional_tasks",
+            "functional_tasks_latest",
+            "objective_measures",
+            "assessments",
+            "sleep",
+            "social_support",
+            "home_practice_weekly",
+            "attendance_weekly",
+            "sleep_pain_correlation",
+        )
+    }
+)
+flags = answers["flags"]
+nrs_ref = answers["instrument_reference"].iloc[0].to_dict()
+rules = answers["flag_rule"].iloc[0]
 
 # ---- Header card ------------------------------------------------------------------------------
 with st.container(border=True):
@@ -65,7 +102,7 @@ with st.container(border=True):
     )
     if not summary.in_care:
         st.caption("Not in care on the as-of date: flags are computed for patients in care.")
-    conditions = q("patient_conditions", patient_id=patient_id)
+    conditions = answers["conditions"]
     if len(conditions) > 1:
         with st.expander(f"Recorded conditions ({len(conditions)})"):
             st.dataframe(
@@ -123,7 +160,7 @@ goals_text = (
 if pd.notna(summary.gas_t):
     goals_text += f"; GAS T-score {summary.gas_t:.1f} (≥ 50 = goals met as expected)"
 st.markdown(goals_text if summary.goals else "No goals set.")
-changes = q("patient_instrument_changes", patient_id=patient_id, as_of=as_of)
+changes = answers["instrument_changes"]
 if changes.empty:
     components.empty_state("No questionnaires scored yet.")
 else:
@@ -159,8 +196,8 @@ st.caption(f"Every chart below shows the period {period}.")
 
 # ---- Pain -------------------------------------------------------------------------------------
 st.subheader("Pain")
-pain = q("patient_pain_daily", patient_id=patient_id, start=start, as_of=as_of)
-markers = q("patient_timeline_markers", patient_id=patient_id, start=start, as_of=as_of)
+pain = span["pain_daily"]
+markers = span["timeline_markers"]
 if pain["nrs"].notna().any():
     st.plotly_chart(
         components.figure(
@@ -179,8 +216,8 @@ if pain["nrs"].notna().any():
         f"Daily pain = mean of the day's 'now' and 24-hour-average ratings; worst pain is not "
         f"averaged in. Meaningful change: {nrs_ref['meaningful_change_text']} ({nrs_ref['source']})."
     )
-    qualities = q("patient_pain_qualities_weekly", patient_id=patient_id, start=start, as_of=as_of)
-    interference = q("patient_interference_weekly", patient_id=patient_id, start=start, as_of=as_of)
+    qualities = span["pain_qualities_weekly"]
+    interference = span["interference_weekly"]
     if qualities.empty and interference.empty:
         components.empty_state("No pain qualities or interference recorded in this period.")
     else:
@@ -193,7 +230,7 @@ else:
 
 # ---- Desensitization and graded tasks ---------------------------------------------------------
 st.subheader("Desensitization ladder")
-ladder = q("patient_desensitization_weekly", patient_id=patient_id, start=start, as_of=as_of)
+ladder = span["desensitization_weekly"]
 if ladder.empty:
     components.empty_state("No desensitization sessions in this period.")
 else:
@@ -202,7 +239,7 @@ else:
     )
 
 st.subheader("Graded functional tasks")
-tasks = q("patient_functional_tasks", patient_id=patient_id, start=start, as_of=as_of)
+tasks = span["functional_tasks"]
 if tasks.empty:
     components.empty_state("No graded functional tasks in this period.")
 else:
@@ -210,7 +247,7 @@ else:
         components.figure(charts.functional_tasks, tasks, start, as_of), width="stretch"
     )
     st.dataframe(
-        q("patient_functional_tasks_latest", patient_id=patient_id, start=start, as_of=as_of),
+        span["functional_tasks_latest"],
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -223,7 +260,7 @@ else:
 
 # ---- Objective measures -----------------------------------------------------------------------
 st.subheader("Objective measures")
-measures = q("patient_objective_measures", patient_id=patient_id, start=start, as_of=as_of)
+measures = span["objective_measures"]
 if measures.empty:
     components.empty_state("No grip or range-of-motion measurements in this period.")
 else:
@@ -245,7 +282,7 @@ else:
 
 # ---- Questionnaires ---------------------------------------------------------------------------
 st.subheader("Questionnaires")
-scores = q("patient_assessments", patient_id=patient_id, start=start, as_of=as_of)
+scores = span["assessments"]
 if scores.empty:
     components.empty_state("No questionnaires scored in this period.")
 else:
@@ -256,14 +293,12 @@ else:
 
 # ---- Sleep ------------------------------------------------------------------------------------
 st.subheader("Sleep")
-sleep = q("patient_sleep", patient_id=patient_id, start=start, as_of=as_of)
+sleep = span["sleep"]
 if sleep.empty:
     components.empty_state("No sleep diary entries in this period.")
 else:
     st.plotly_chart(components.figure(charts.sleep_and_pain, sleep, start, as_of), width="stretch")
-    corr = q(
-        "patient_sleep_pain_correlation", patient_id=patient_id, start=start, as_of=as_of
-    ).iloc[0]
+    corr = span["sleep_pain_correlation"].iloc[0]
     if corr.n >= 14 and pd.notna(corr.spearman_rho):
         st.markdown(
             f"**Exploratory:** Spearman correlation of a night's sleep quality with the next day's "
@@ -277,7 +312,7 @@ else:
 
 # ---- Social support and home practice --------------------------------------------------------
 st.subheader("Social support and home practice")
-support = q("patient_social_support", patient_id=patient_id, start=start, as_of=as_of)
+support = span["social_support"]
 if support.empty:
     components.empty_state("No social-support records in this period.")
 else:
@@ -298,7 +333,7 @@ else:
         components.figure(charts.caregiver_and_peer_support, support, start, as_of), width="stretch"
     )
 
-barriers = q("patient_barriers", patient_id=patient_id, as_of=as_of)
+barriers = answers["barriers"]
 st.markdown("**Barriers** (open first)")
 if barriers.empty:
     components.empty_state("No barriers recorded.")
@@ -314,9 +349,7 @@ else:
         },
     )
 
-adaptations = privacy.mask_frame(
-    q("patient_adaptations", patient_id=patient_id, as_of=as_of), frame.privacy_mode
-)
+adaptations = privacy.mask_frame(answers["adaptations"], frame.privacy_mode)
 st.markdown("**Environmental adaptations**")
 if adaptations.empty:
     components.empty_state("No adaptations recommended.")
@@ -332,7 +365,7 @@ else:
         },
     )
 
-practice = q("patient_home_practice_weekly", patient_id=patient_id, start=start, as_of=as_of)
+practice = span["home_practice_weekly"]
 if practice.empty:
     components.empty_state("No home practice logged in this period.")
 else:
@@ -341,7 +374,7 @@ else:
         components.figure(charts.home_practice, practice, threshold, start, as_of), width="stretch"
     )
 
-teach_back = q("patient_teach_back", patient_id=patient_id, as_of=as_of)
+teach_back = answers["teach_back"]
 st.markdown("**Teach-back log**")
 if teach_back.empty:
     components.empty_state("No education sessions recorded.")
@@ -358,7 +391,7 @@ else:
 
 # ---- Medications ------------------------------------------------------------------------------
 st.subheader("Medications")
-medications = q("patient_medications", patient_id=patient_id, as_of=as_of)
+medications = answers["medications"]
 if medications.empty:
     components.empty_state("No medications recorded.")
 else:
@@ -375,15 +408,15 @@ else:
 
 # ---- Goals and milestones ---------------------------------------------------------------------
 st.subheader("Goals and milestones")
-reviews = q("patient_goal_reviews", patient_id=patient_id, as_of=as_of)
-gas_t = q("patient_gas_t", patient_id=patient_id, as_of=as_of)
+reviews = answers["goal_reviews"]
+gas_t = answers["gas_t"]
 if reviews.empty:
     components.empty_state("No goal reviews yet.")
 else:
     st.plotly_chart(
         components.figure(charts.goal_attainment, reviews, gas_t, start, as_of), width="stretch"
     )
-milestones = q("patient_milestones", patient_id=patient_id, as_of=as_of)
+milestones = answers["milestones"]
 if milestones.empty:
     components.empty_state("No milestones set.")
 else:
@@ -391,7 +424,7 @@ else:
 
 # ---- Attendance -------------------------------------------------------------------------------
 st.subheader("Attendance")
-attendance = q("patient_attendance_weekly", patient_id=patient_id, start=start, as_of=as_of)
+attendance = span["attendance_weekly"]
 if attendance.empty:
     components.empty_state("No sessions in this period.")
 else:

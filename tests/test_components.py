@@ -1,11 +1,18 @@
-"""The dashboard's caches: a cached figure or table is only reused for exactly the same inputs."""
+"""The dashboard's caches: a cached figure or table is only reused for exactly the same inputs;
+answers started ahead (Prefetch) are the queries' own answers."""
 
 from __future__ import annotations
 
+import datetime as dt
+import gc
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from dashboard import components
+import queries
+from dashboard import components, store
+from tests.conftest import AS_OF
 
 
 def test_a_figure_input_differing_in_one_cell_of_a_large_frame_is_a_different_key():
@@ -23,3 +30,27 @@ def test_a_figure_input_differing_in_one_cell_of_a_large_frame_is_a_different_ke
     assert components._frame_digest(with_lists) != components._frame_digest(
         with_lists.assign(because=[["urgent flag"]])
     )
+
+
+def test_prefetched_answers_are_the_queries_answers_and_a_wrong_parameter_fails_at_once(
+    sample_db, monkeypatch
+):
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    try:
+        in_period = dict(patient_id="P0006", start=AS_OF - dt.timedelta(days=27), as_of=AS_OF)
+        soon = components.Prefetch(
+            flags=("patient_flags", dict(as_of=AS_OF, patient_ids=["P0006"])),
+            pain=("patient_pain_daily", in_period),
+        )
+        cur = components.current_store().cursor()
+        flags = queries.run(cur, "patient_flags", as_of=AS_OF, patient_ids=["P0006"])
+        pain = queries.run(cur, "patient_pain_daily", **in_period)
+        pd.testing.assert_frame_equal(soon["flags"], flags)
+        pd.testing.assert_frame_equal(soon["pain"], pain)
+        assert "safety" in soon["flags"].flag.tolist()
+        assert pd.Timestamp(soon["pain"].day.max()).date() == AS_OF
+        with pytest.raises(TypeError, match=r"patient_flags.sql takes \['as_of', 'patient_ids'\]"):
+            components.Prefetch(flags=("patient_flags", dict(as_of=AS_OF)))
+    finally:
+        components.open_store.clear()
+        gc.collect()
