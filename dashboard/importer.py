@@ -246,14 +246,16 @@ def _header_errors(src: SourceFile, header: list[str]) -> list[RowError]:
 @dataclass
 class Staged:
     src: SourceFile
-    stage: str  # temporary table: _row, _nl, then every declared column as text
+    stage: str  # temporary view: _row, _nl, then every declared column as text
     rows: int
     # CSV records DuckDB could not split into the header's columns: (record no., text, why)
     parse_rejects: list[tuple[int, str, str]]
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, src: SourceFile, idx: int) -> tuple[Staged, list]:
-    """Load one file into a temporary text table. Returns it and any file-level errors."""
+    """Load one file into a temporary text table, seen through a view that adds each row's place
+    in the file (_row) and the newlines inside its cells (_nl). Returns it and any file-level
+    errors."""
     t = src.table
     stage = f"stage_{idx}_{t.name}"
     cols = t.column_names
@@ -264,22 +266,13 @@ def _stage(cur: duckdb.DuckDBPyConnection, src: SourceFile, idx: int) -> tuple[S
             return Staged(src, stage, 0, []), errors
         columns = {h: "VARCHAR" for h in header}
         rej_t, rej_s = f"rej_{idx}", f"rejscan_{idx}"
-        try:
-            cur.execute(
-                f"CREATE TEMP TABLE raw_{idx} AS SELECT * FROM read_csv($path, columns = $columns, "
-                "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-                f"store_rejects = true, rejects_table = '{rej_t}', rejects_scan = '{rej_s}')",
-                {"path": str(src.path), "columns": columns},
-            )
-        except duckdb.Error as e:
-            raise ImportFailed(f"{src.name} could not be read as CSV: {_first_line(e)}") from e
-        rejects = cur.execute(
-            f"SELECT line, csv_line, error_message FROM {rej_t} ORDER BY line"
-        ).fetchall()
-        cur.execute(f"DROP TABLE IF EXISTS {rej_t}")
-        cur.execute(f"DROP TABLE IF EXISTS {rej_s}")
-        present = set(header)
-        newline_expr = " || ".join(f"coalesce({c}, '')" for c in header)
+        source = (
+            "read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', store_rejects = true, rejects_table = '{rej_t}', "
+            f"rejects_scan = '{rej_s}')"
+        )
+        read_as = dict.fromkeys(header, "{}")
+        params = {"path": str(src.path), "columns": columns}
     else:
         if src.path.stat().st_size == 0:
             raise ImportFailed(f"{src.name} is empty (0 bytes), so it is not a Parquet file.")
@@ -296,36 +289,45 @@ def _stage(cur: duckdb.DuckDBPyConnection, src: SourceFile, idx: int) -> tuple[S
         if errors:
             return Staged(src, stage, 0, []), errors
         types = {r[0]: r[1] for r in described}
-        selects = []
-        for h in header:
-            if types[h].endswith("[]"):
-                selects.append(f"array_to_string({h}, ';') AS {h}")
-            else:
-                selects.append(f"CAST({h} AS VARCHAR) AS {h}")
-        cur.execute(
-            f"CREATE TEMP TABLE raw_{idx} AS SELECT {', '.join(selects)} FROM read_parquet($path)",
-            {"path": str(src.path)},
-        )
-        rejects = []
-        present = set(header)
-        newline_expr = None
-    # Blank cells are missing values; absent optional columns are NULL.
+        read_as = {
+            h: "array_to_string({}, ';')" if types[h].endswith("[]") else "CAST({} AS VARCHAR)"
+            for h in header
+        }
+        source, params = "read_parquet($path)", {"path": str(src.path)}
+    # One pass from the file into a text table, in file order (so its rowid is the record's
+    # place in the file): blank cells are missing values, absent optional columns are NULL.
     select_cols = [
-        f"NULLIF(trim({c}), '') AS {c}" if c in present else f"CAST(NULL AS VARCHAR) AS {c}"
+        f"NULLIF(trim({read_as[c].format(c)}), '') AS {c}"
+        if c in read_as
+        else f"CAST(NULL AS VARCHAR) AS {c}"
         for c in cols
     ]
-    # Newlines inside quoted cells shift the file's line numbers; counted only when there are any.
+    data = f"{stage}_data"
+    try:
+        cur.execute(
+            f"CREATE TEMP TABLE {data} AS SELECT {', '.join(select_cols)} FROM {source}", params
+        )
+    except duckdb.Error as e:
+        if src.fmt != "csv":
+            raise
+        raise ImportFailed(f"{src.name} could not be read as CSV: {_first_line(e)}") from e
+    rejects = []
+    if src.fmt == "csv":
+        rejects = cur.execute(
+            f"SELECT line, csv_line, error_message FROM {rej_t} ORDER BY line"
+        ).fetchall()
+        cur.execute(f"DROP TABLE IF EXISTS {rej_t}")
+        cur.execute(f"DROP TABLE IF EXISTS {rej_s}")
+    # Newlines inside quoted cells shift the file's line numbers; counted only when there are any
+    # (trim() takes spaces only, so a cell keeps its newlines).
     nl = "0"
-    if newline_expr:
+    if src.fmt == "csv":
         any_newline = " OR ".join(f"contains({c}, chr(10))" for c in header)
-        if cur.execute(f"SELECT 1 FROM raw_{idx} WHERE {any_newline} LIMIT 1").fetchone():
-            nl = f"length({newline_expr}) - length(replace({newline_expr}, chr(10), ''))"
-    cur.execute(
-        f"CREATE TEMP TABLE {stage} AS SELECT rowid AS _row, {nl} AS _nl, "
-        f"{', '.join(select_cols)} FROM raw_{idx}"
-    )
-    cur.execute(f"DROP TABLE raw_{idx}")
-    rows = cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+        if cur.execute(f"SELECT 1 FROM {data} WHERE {any_newline} LIMIT 1").fetchone():
+            text = " || ".join(f"coalesce({c}, '')" for c in header)
+            nl = f"length({text}) - length(replace({text}, chr(10), ''))"
+    cur.execute(f"CREATE TEMP VIEW {stage} AS SELECT rowid AS _row, {nl} AS _nl, * FROM {data}")
+    rows = cur.execute(f"SELECT count(*) FROM {data}").fetchone()[0]
     parse_rejects = [(int(rec), text, _first_line_of(msg)) for rec, text, msg in rejects]
     return Staged(src, stage, rows, parse_rejects), []
 
