@@ -229,7 +229,7 @@ def cmd_run(args) -> int:
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.serve",  # streamlit run, with the dashboard's modules imported first
         "run",
         str(APP),
         "--server.port",

@@ -54,7 +54,7 @@ def launch(db: Path, log_path: Path, as_of: dt.date) -> Server:
     env = {**os.environ, store.DB_ENV: str(db), "MDT_AS_OF": as_of.isoformat()}
     with open(log_path, "a") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP),
+            [sys.executable, "-m", "dashboard.serve", "run", str(APP),
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
