@@ -21,6 +21,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,13 +173,8 @@ def discover(path: Path) -> tuple[list[SourceFile], list[str]]:
     return sorted(files, key=lambda f: (f.table.order, f.table.name)), skipped
 
 
-def _check_text(src: SourceFile) -> list[str]:
-    """Check a CSV is UTF-8 text with a comma-separated header; return the header's names."""
-    size = src.path.stat().st_size
-    if size == 0:
-        raise ImportFailed(
-            f"{src.name} is empty (0 bytes): expected a header line of column names."
-        )
+def _scan_text(src: SourceFile) -> None:
+    """Check a whole CSV is UTF-8 text without binary data; ImportFailed names the line if not."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     with open(src.path, "rb") as fh:
@@ -198,6 +194,10 @@ def _check_text(src: SourceFile) -> list[str]:
                     "'CSV UTF-8' and import again."
                 ) from None
             line += chunk.count(b"\n")
+
+
+def _read_header(src: SourceFile) -> list[str]:
+    """The names on a CSV's comma-separated header line."""
     with open(src.path, encoding="utf-8-sig", newline="") as fh:
         header_line = fh.readline()
     try:
@@ -215,6 +215,26 @@ def _check_text(src: SourceFile) -> list[str]:
                     "Export it again as comma-separated CSV."
                 )
     return header
+
+
+class _TextCheck:
+    """_scan_text() of a CSV on a thread of its own, while DuckDB reads the same file (it
+    releases the GIL): the whole-file check costs no time of its own. wait() raises what the
+    check found; a problem it finds explains a failed read better than DuckDB's message."""
+
+    def __init__(self, src: SourceFile):
+        if src.path.stat().st_size == 0:
+            raise ImportFailed(
+                f"{src.name} is empty (0 bytes): expected a header line of column names."
+            )
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="text-check")
+        self._future = self._pool.submit(_scan_text, src)
+
+    def wait(self) -> None:
+        try:
+            self._future.result()
+        finally:
+            self._pool.shutdown()
 
 
 def _header_errors(src: SourceFile, header: list[str]) -> list[RowError]:
@@ -260,9 +280,17 @@ def _stage(cur: duckdb.DuckDBPyConnection, src: SourceFile, idx: int) -> tuple[S
     stage = f"stage_{idx}_{t.name}"
     cols = t.column_names
     if src.fmt == "csv":
-        header = _check_text(src)
+        check = _TextCheck(src)
+        try:
+            header = _read_header(src)
+        except (ImportFailed, UnicodeDecodeError) as e:
+            check.wait()  # a binary or non-UTF-8 file is named as such first
+            if isinstance(e, ImportFailed):
+                raise
+            raise ImportFailed(f"{src.name} is not UTF-8 text.") from e
         errors = _header_errors(src, header)
         if errors:
+            check.wait()
             return Staged(src, stage, 0, []), errors
         columns = {h: "VARCHAR" for h in header}
         rej_t, rej_s = f"rej_{idx}", f"rejscan_{idx}"
@@ -310,7 +338,10 @@ def _stage(cur: duckdb.DuckDBPyConnection, src: SourceFile, idx: int) -> tuple[S
     except duckdb.Error as e:
         if src.fmt != "csv":
             raise
+        check.wait()
         raise ImportFailed(f"{src.name} could not be read as CSV: {_first_line(e)}") from e
+    if src.fmt == "csv":
+        check.wait()
     rejects = []
     if src.fmt == "csv":
         rejects = cur.execute(

@@ -674,6 +674,10 @@ def test_parquet_errors_report_the_row(base_db, tmp_path):
         ("sessions.csv", b"session_id\tpatient_id\tts\tstatus\n", "tabs"),
         ("sessions.csv", "session_id,patient_id,ts,status,notes\nS9,P1,2026-02-01,attended,caf\u00e9\n"
          .encode("latin-1"), "is not UTF-8 text (byte 0xE9 on line 2)"),
+        ("sessions.csv", "session_id,patient_id,ts,status,caf\u00e9\nS9,P1,2026-02-01,attended,x\n"
+         .encode("latin-1"), "is not UTF-8 text (byte 0xE9 on line 1)"),
+        ("sessions.csv", b"session_id,patient_id,ts,status\n" + b"S9,P1,2026-02-01,attended\n" * 50_000
+         + b"S9,P1,\x00,attended\n", "not a text CSV file"),
         ("sessions.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a text CSV file"),
         ("sessions.parquet", b"", "is empty (0 bytes), so it is not a Parquet file"),
         ("sessions.parquet", b"not parquet at all", "could not be read as Parquet"),
