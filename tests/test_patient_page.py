@@ -247,3 +247,18 @@ def test_on_a_network_privacy_mode_searches_aliases_never_names(page, network):
     assert at.header[0].value == "N.E. ·0014"
     shown = " ".join(options(at)) + " ".join(c.value for c in at.caption)
     assert "Noel" not in shown
+
+
+def test_a_patient_without_a_primary_clinician_has_no_caseload_to_step_through(page, sample_db):
+    st_ = store.open_store(sample_db)
+    with st_.write() as cur:
+        cur.execute("UPDATE patients SET primary_clinician_id = NULL WHERE patient_id = 'P0003'")
+    st_.close()
+    at = page("P0003")
+    steps = [b for b in at.button if b.label in ("Previous", "Next")]
+    assert [b.help for b in steps] == [
+        "Previous patient in no primary clinician's caseload",
+        "Next patient in no primary clinician's caseload",
+    ]
+    assert all(b.disabled for b in steps)
+    assert not any("caseload in care" in c.value for c in at.caption)
