@@ -177,7 +177,11 @@ def query_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
 
 APPTEST_SCRIPT = r"""
 import json, os, sys, time
-from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import AppTest, app_test, local_script_runner
+# A real server compiles each page once and keeps its bytecode (its Runtime's one ScriptCache);
+# AppTest makes a new cache every run, so a rerun would also time compiling the page again.
+script_cache = app_test.ScriptCache()
+app_test.ScriptCache = local_script_runner.ScriptCache = lambda: script_cache
 app, patient = sys.argv[1], sys.argv[2]
 pages = json.loads(sys.argv[3])
 at = AppTest.from_file(app, default_timeout=600)
@@ -189,14 +193,14 @@ for name, (page, param) in pages.items():
     else:
         at.query_params.pop("patient", None)
     times = []
-    for _ in range(2):
+    for _ in range(4):  # the first run, then three cached reruns (their median)
         t = time.perf_counter()
         at.switch_page("../pages/" + page).run()
         times.append(time.perf_counter() - t)
     if at.exception:
         raise SystemExit(f"{name}: {at.exception[0].message}")
     out[name] = {"script_first_ms": round(times[0] * 1000, 1),
-                 "script_cached_ms": round(times[1] * 1000, 1)}
+                 "script_cached_ms": round(sorted(times[1:])[1] * 1000, 1)}
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
 out["peak_rss_mb"] = round(int(hwm) / 1024, 1)
 print(json.dumps(out))

@@ -4,6 +4,7 @@ answers started ahead (Prefetch) are the queries' own answers."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import gc
 
 import numpy as np
@@ -54,3 +55,48 @@ def test_prefetched_answers_are_the_queries_answers_and_a_wrong_parameter_fails_
     finally:
         components.open_store.clear()
         gc.collect()
+
+
+def test_an_answer_changed_by_a_page_is_not_changed_for_the_next_reader(sample_db, monkeypatch):
+    # Answers are shared between reruns and sessions (no copy per read); what one page does to
+    # the frame it was handed must not reach the next page that reads the same answer.
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    try:
+        params = dict(as_of=AS_OF, meeting_id=AS_OF.isoformat(), patient_ids=None)
+        first = components.query("meeting_agenda", **params)
+        expected = first.copy(deep=True)
+        first.loc[first.index[0], "current_nrs"] = -1.0
+        first["name"] = "changed"
+        first.insert(0, "extra", 1)
+        again = components.query("meeting_agenda", **params)
+        pd.testing.assert_frame_equal(again, expected)
+        assert again is not first
+        assert len(again) > 0 and again.position.tolist() == list(range(1, len(again) + 1))
+    finally:
+        components._cached.clear()
+        components.open_store.clear()
+        gc.collect()
+
+
+def test_a_shared_figure_is_sent_as_the_chart_builder_made_it():
+    # The figure cache keeps each figure's plain-JSON form, made once; what a rerun sends must be
+    # what plotly would send for the figure itself: dates, text per point, numeric arrays.
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    days = pd.date_range("2026-09-01", periods=120, freq="D")
+    built = go.Figure(
+        go.Scatter(
+            x=days,
+            y=np.linspace(7.5, 4.0, len(days)),
+            customdata=pd.DataFrame({"patient_id": [f"P{i:05d}" for i in range(len(days))]}),
+            hovertemplate="%{customdata[0]}: %{y:.1f}",
+        )
+    )
+    built.add_hline(y=5.2, annotation_text="baseline 5.2")
+    shown = components._ShownFigure(built)
+    sent = json.loads(pio.to_json(shown, validate=False))
+    assert sent == json.loads(pio.to_json(built, validate=False))
+    assert sent["data"][0]["customdata"][119] == ["P00119"]
+    assert sent["data"][0]["x"][0].startswith("2026-09-01")
+    assert shown.to_dict() is shown.to_dict()  # made once
