@@ -4,8 +4,8 @@ answers started ahead (Prefetch) are the queries' own answers."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import gc
+import json
 
 import numpy as np
 import pandas as pd
