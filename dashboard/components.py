@@ -142,6 +142,21 @@ def figure(build, *args, **kwargs) -> go.Figure:
     return _figure(build.__name__, args, tuple(sorted(kwargs.items())))
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _figure_of(build: str, key: tuple, _args: tuple, _kwargs: tuple) -> go.Figure:
+    return _ShownFigure(getattr(charts, build)(*_args, **dict(_kwargs)))
+
+
+def figure_of(key: tuple, build, *args, **kwargs) -> go.Figure:
+    """As figure(), for inputs too large to hash on every rerun (a chart of a network's 12,000
+    patients: ~10 ms a chart). `key` says what selected the inputs (the period and filters);
+    with the store's data version it stands for them, so it must name everything they depend
+    on."""
+    st_ = current_store()
+    key = (str(st_.path), st_.data_version(), *key)
+    return _figure_of(build.__name__, key, args, tuple(sorted(kwargs.items())))
+
+
 def query(name: str, **params) -> pd.DataFrame:
     """Run queries/<name>.sql; results are cached until the store's data version changes."""
     st_ = current_store()
@@ -375,21 +390,22 @@ def patient_label(name: str | None, patient_id: str, privacy_mode: bool) -> str:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _caseload_table(
     _patients: pd.DataFrame, key: tuple, privacy_mode: bool, as_of: dt.date
-) -> pd.DataFrame:
+) -> pa.Table:
     table = caseload.patient_table(_patients, privacy_mode)
     table.insert(1, "open", [f"/patient?patient={p}&as_of={as_of}" for p in table.patient_id])
-    return table
+    # As Arrow, which st.dataframe sends as it is: from a frame it converts again every rerun.
+    return pa.Table.from_pandas(table, preserve_index=False)
 
 
 def caseload_table(
     patients: pd.DataFrame, period: caseload.Period, filters: caseload.Filters, privacy_mode: bool
-) -> pd.DataFrame:
+) -> pa.Table:
     """The caseload's patient table as shown, with each row's Open link: made once per data
     version, period, filters and privacy mode (a network's 19,000 rows took a sixth of every
     rerun of the page)."""
     st_ = current_store()
     key = (str(st_.path), st_.data_version(), repr(period), repr(filters))
-    return _caseload_table(patients, key, privacy_mode, period.as_of).copy(deep=False)
+    return _caseload_table(patients, key, privacy_mode, period.as_of)
 
 
 # A picker lists every patient up to this many; a larger store (a network) is searched instead,

@@ -99,9 +99,9 @@ if patients.empty:
     components.empty_state("No patient in this part of the caseload in the period.")
     st.stop()
 outcome = patients[patients.counts_for_outcome]
-# What the per-patient charts draw: a chart's cache key hashes every cell it is given, and at a
-# network's 12,000 patients the whole row would cost ~20 ms of every rerun.
-drawn = outcome[["patient_id", "pain_response", "change_pct", "sleep_quality_change"]]
+# The per-patient charts are keyed by what selected their patients (period and filters), not by
+# hashing a network's 12,000 rows on every rerun.
+selected = (repr(period), repr(filters))
 nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
 
 
@@ -159,7 +159,8 @@ with tabs[1]:
         components.empty_state("No patient has been in care 8 weeks with a current rating.")
     else:
         chart_to_patient(
-            components.figure(charts.pain_change_distribution, drawn, nrs_ref), "distribution"
+            components.figure_of(selected, charts.pain_change_distribution, outcome, nrs_ref),
+            "distribution",
         )
 
 with tabs[2]:
@@ -196,7 +197,7 @@ with tabs[3]:
         )
         with st.expander(f"{title}: the numbers, with home-practice adherence"):
             st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
-    chart_to_patient(components.figure(charts.sleep_vs_pain, drawn), "sleep_scatter")
+    chart_to_patient(components.figure_of(selected, charts.sleep_vs_pain, outcome), "sleep_scatter")
 
 with tabs[4]:
     flags_col, barriers_col = st.columns(2)
@@ -228,7 +229,7 @@ with tabs[5]:
         },
     )
     if picked and picked.selection.rows:
-        open_patient(table.iloc[picked.selection.rows[0]]["patient_id"])
+        open_patient(table["patient_id"][picked.selection.rows[0]].as_py())
 
     def export() -> bytes:
         data = caseload.to_csv(caseload.patient_table(patients, frame.privacy_mode))

@@ -403,14 +403,13 @@ if ids:
             args=(pending[0],),
         )
 
-widths = [0.35, 1.9, 1.5, 3.8, 1.8, 1.3, 1.0, 1.5]
+widths = [2.25, 1.5, 3.8, 1.8, 1.3, 1.0, 1.5]
 components.agenda_style()
 with st.container(key="agenda_header"):
     for column, label in zip(
         st.columns(widths),
         (
-            "#",
-            "Patient",
+            "# · Patient",
             "Clinician",
             "Flags (hover for the reason)",
             "Pain baseline → now",
@@ -425,23 +424,24 @@ shown = st.session_state.setdefault("agenda_rows_shown", AGENDA_PAGE)
 for r in agenda.head(shown).itertuples():
     with st.container(border=True, key=f"agenda_row_{r.patient_id}"):
         c = st.columns(widths, vertical_alignment="center")
-        c[0].markdown(f"**{r.position}**")
-        c[1].markdown(
-            f"**{who(r._asdict())}**"
+        # The place and the patient share a cell: a cell of its own wrapped two-digit places,
+        # and each cell is drawn again on every rerun.
+        c[0].markdown(
+            f"**{r.position} · {who(r._asdict())}**"
             + ("  \n:green[reviewed ✓]" if pd.notna(r.reviewed_at) else "")
         )
-        c[2].markdown(r.primary_clinician or "–")
-        with c[3]:
+        c[1].markdown(r.primary_clinician or "–")
+        with c[2]:
             components.flag_chips(meeting.flags_of(r), frame.privacy_mode)
             if r.review_due or r.added_by_hand:
                 st.caption(", ".join(x for x in r.on_agenda_because if "flag" not in x))
-        c[4].markdown(meeting.pain_text(r.baseline_nrs, r.current_nrs))
-        c[5].markdown(f"{r.days_since_review} d  \n:gray[{meeting.due_text(r.days_overdue)}]")
-        c[6].markdown(
+        c[3].markdown(meeting.pain_text(r.baseline_nrs, r.current_nrs))
+        c[4].markdown(f"{r.days_since_review} d  \n:gray[{meeting.due_text(r.days_overdue)}]")
+        c[5].markdown(
             f"{r.open_actions}"
             + (f"  \n:orange[{r.overdue_actions} overdue]" if r.overdue_actions else "")
         )
-        c[7].button(
+        c[6].button(
             "Present",
             key=f"present_{r.patient_id}",
             on_click=go,

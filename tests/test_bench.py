@@ -24,6 +24,8 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
         assert q["cold_ms"] > 0 and q["warm_ms"] > 0, page
         assert figures["scripts"][page]["script_first_ms"] > 0, page
         assert figures["scripts"][page]["script_cached_ms"] > 0, page
+        own = figures["scripts"][page]["script_cached_own_ms"]
+        assert 0 < own <= figures["scripts"][page]["script_cached_ms"], page
     assert figures["scripts"]["peak_rss_mb"] > 50
     assert figures["floor_ms"] > 0
     for approach in ("ours", "pandas"):
