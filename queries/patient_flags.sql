@@ -58,11 +58,14 @@ pain AS (
     FROM cohort c
     LEFT JOIN {{ patient_pain }} d USING (patient_id)
 ),
--- Each questionnaire's latest score and the one before it (one aggregate pass, no sort).
+-- Each questionnaire's latest score and the one before it, and PHQ-9's latest item 9 (one
+-- aggregate pass, no sort).
 latest AS (
     SELECT a.patient_id, a.instrument, max(a.date) AS date,
         arg_max(a.total, a.date) AS total,  -- total is required
-        arg_max(a.total, a.date, 2)[2] AS previous_total
+        arg_max(a.total, a.date, 2)[2] AS previous_total,
+        arg_max(a.item9, a.date) FILTER (WHERE a.item9 IS NOT NULL) AS item9,
+        max(a.date) FILTER (WHERE a.item9 IS NOT NULL) AS item9_date
     FROM assessments a
     SEMI JOIN cohort c ON c.patient_id = a.patient_id
     WHERE a.date <= $as_of
@@ -71,17 +74,11 @@ latest AS (
 ),
 
 f_safety AS (
-    SELECT patient_id, 'safety' AS flag, date AS flag_date,
-        json_object('instrument', 'PHQ9', 'item9', item9, 'date', date) AS evidence,
-        printf('PHQ-9 item 9 = %d on %s (above %d)', item9, strftime(date, '%d %b %Y'), prm.item9_above) AS reason
-    FROM (
-        SELECT patient_id, arg_max(item9, date) AS item9, max(date) AS date
-        FROM assessments
-        SEMI JOIN cohort USING (patient_id)
-        WHERE instrument = 'PHQ9' AND item9 IS NOT NULL AND date <= $as_of
-        GROUP BY patient_id
-    ) CROSS JOIN prm
-    WHERE item9 > prm.item9_above
+    SELECT patient_id, 'safety' AS flag, item9_date AS flag_date,
+        json_object('instrument', 'PHQ9', 'item9', item9, 'date', item9_date) AS evidence,
+        printf('PHQ-9 item 9 = %d on %s (above %d)', item9, strftime(item9_date, '%d %b %Y'), prm.item9_above) AS reason
+    FROM latest CROSS JOIN prm
+    WHERE instrument = 'PHQ9' AND item9 > prm.item9_above
 ),
 f_pain_flare AS (
     SELECT patient_id, 'pain_flare', $as_of,
@@ -115,7 +112,10 @@ f_no_progress AS (
 ),
 f_mood AS (
     SELECT patient_id, 'mood', max(date),
-        json_group_object(instrument, json_object('total', total, 'previous', previous_total, 'date', date)),
+        -- {"PHQ9": {...}, "GAD7": {...}}: the instruments that fired, in the order of the words
+        CAST('{' || string_agg(to_json(instrument) || ':'
+            || json_object('total', total, 'previous', previous_total, 'date', date), ',' ORDER BY instrument DESC)
+            || '}' AS JSON),
         string_agg(
             CASE instrument
                 WHEN 'PHQ9' THEN printf('PHQ-9 %g on %s', total, strftime(date, '%d %b %Y'))
@@ -153,22 +153,22 @@ sleep_windows AS (
     WHERE s.date BETWEEN $as_of - (2 * prm.sleep_days - 1) AND $as_of
     GROUP BY s.patient_id
 ),
-sleep_parts AS (
-    SELECT patient_id, $as_of AS date,
+sleep_parts AS (  -- k: the order the parts are told in
+    SELECT patient_id, 1 AS k, $as_of AS date,
         printf('%d-day mean sleep quality %.1f vs %.1f the %d days before',
                prm.sleep_days, recent_quality, previous_quality, prm.sleep_days) AS part,
         json_object('recent_quality', recent_quality, 'previous_quality', previous_quality) AS evidence
     FROM sleep_windows CROSS JOIN prm
     WHERE round(previous_quality - recent_quality, 1) >= prm.sleep_quality_drop
     UNION ALL
-    SELECT patient_id, $as_of,
+    SELECT patient_id, 2, $as_of,
         printf('%d-day mean total sleep %d min vs %d min the %d days before',
                prm.sleep_days, CAST(recent_sleep AS INTEGER), CAST(previous_sleep AS INTEGER), prm.sleep_days),
         json_object('recent_sleep_min', recent_sleep, 'previous_sleep_min', previous_sleep)
     FROM sleep_windows CROSS JOIN prm
     WHERE previous_sleep - recent_sleep >= prm.sleep_drop_min
     UNION ALL
-    SELECT patient_id, date,
+    SELECT patient_id, 3, date,
         printf('ISI %g on %s (>= %g)', total, strftime(date, '%d %b %Y'), prm.isi_at_least),
         json_object('ISI', total, 'isi_date', date)
     FROM latest CROSS JOIN prm
@@ -176,7 +176,7 @@ sleep_parts AS (
 ),
 f_sleep_decline AS (
     SELECT patient_id, 'sleep_decline', max(date),
-        to_json(list(evidence)), string_agg(part, '; ')
+        to_json(list(evidence ORDER BY k)), string_agg(part, '; ' ORDER BY k)
     FROM sleep_parts GROUP BY patient_id
 ),
 desens_levels AS (
@@ -222,7 +222,7 @@ desens_parts AS (
 ),
 f_desensitization_setback AS (
     SELECT patient_id, 'desensitization_setback', max(date),
-        to_json(list(evidence)), string_agg(part, '; ' ORDER BY part)
+        to_json(list(evidence ORDER BY part)), string_agg(part, '; ' ORDER BY part)
     FROM desens_parts GROUP BY patient_id
 ),
 f_missed_sessions AS (
@@ -257,35 +257,35 @@ f_low_home_practice AS (
 ),
 -- GAS T-score at the latest review date: over the goals reviewed by then, each at its latest
 -- attainment; weight = importance * difficulty, each taken as 1 when not given (MEASURES.md).
+-- "By the latest review on or before the as-of date" is "on or before the as-of date".
 gas_points AS (
-    SELECT g.patient_id, r.date AS review_date, g.goal_id, arg_max(x.attainment, x.date) AS attainment,
+    SELECT g.patient_id, g.goal_id, max(x.date) AS reviewed, arg_max(x.attainment, x.date) AS attainment,
         coalesce(any_value(g.importance), 1) * coalesce(any_value(g.difficulty), 1) AS w
     FROM goals g
     SEMI JOIN cohort c ON c.patient_id = g.patient_id
     JOIN goal_reviews x ON x.goal_id = g.goal_id
-    JOIN (SELECT g2.patient_id, max(r2.date) AS date FROM goal_reviews r2 JOIN goals g2 USING (goal_id)
-          SEMI JOIN cohort c2 ON c2.patient_id = g2.patient_id
-          WHERE r2.date <= $as_of GROUP BY g2.patient_id) r ON r.patient_id = g.patient_id AND x.date <= r.date
-    GROUP BY ALL
+    WHERE x.date <= $as_of
+    GROUP BY g.patient_id, g.goal_id
 ),
 gas_latest AS (
-    SELECT patient_id, review_date,
+    SELECT patient_id, max(reviewed) AS review_date,
         round(50 + 10 * sum(w * attainment) / nullif(sqrt(0.7 * sum(w * w) + 0.3 * sum(w) * sum(w)), 0), 1) AS gas_t
-    FROM gas_points GROUP BY patient_id, review_date
+    FROM gas_points GROUP BY patient_id
 ),
 goal_activity AS (
-    SELECT g.patient_id, min(g.set_date) AS first_set,
-        (SELECT max(r.date) FROM goal_reviews r JOIN goals g2 USING (goal_id)
-          WHERE g2.patient_id = g.patient_id AND r.date <= $as_of) AS last_review,
-        (SELECT max(m.achieved_date) FROM milestones m
-          WHERE m.patient_id = g.patient_id AND m.achieved_date <= $as_of) AS last_achieved
+    SELECT g.patient_id, min(g.set_date) AS first_set, any_value(gl.review_date) AS last_review,
+        any_value(ms.last_achieved) AS last_achieved
     FROM goals g
     SEMI JOIN cohort c ON c.patient_id = g.patient_id
+    LEFT JOIN gas_latest gl USING (patient_id)
+    LEFT JOIN (SELECT m.patient_id, max(m.achieved_date) AS last_achieved FROM milestones m
+               SEMI JOIN cohort c2 ON c2.patient_id = m.patient_id
+               WHERE m.achieved_date <= $as_of GROUP BY m.patient_id) ms USING (patient_id)
     WHERE g.set_date <= $as_of
     GROUP BY g.patient_id
 ),
-goal_parts AS (
-    SELECT patient_id, greatest(first_set, last_review, last_achieved) AS date,
+goal_parts AS (  -- k: the order the parts are told in
+    SELECT patient_id, 1 AS k, greatest(first_set, last_review, last_achieved) AS date,
         printf('no goal review and no milestone achieved for %d days (since %s)',
                date_diff('day', greatest(first_set, last_review, last_achieved), $as_of),
                strftime(greatest(first_set, last_review, last_achieved), '%d %b %Y')) AS part,
@@ -294,14 +294,15 @@ goal_parts AS (
     FROM goal_activity CROSS JOIN prm
     WHERE date_diff('day', greatest(first_set, last_review, last_achieved), $as_of) > prm.goals_days_over
     UNION ALL
-    SELECT patient_id, review_date,
+    SELECT patient_id, 2, review_date,
         printf('GAS T-score %.1f at the review of %s (below %g)', gas_t, strftime(review_date, '%d %b %Y'), prm.gas_t_below),
         json_object('gas_t', gas_t, 'review_date', review_date)
     FROM gas_latest CROSS JOIN prm
     WHERE gas_t < prm.gas_t_below
 ),
 f_stalled_goals AS (
-    SELECT patient_id, 'stalled_goals', max(date), to_json(list(evidence)), string_agg(part, '; ')
+    SELECT patient_id, 'stalled_goals', max(date), to_json(list(evidence ORDER BY k)),
+        string_agg(part, '; ' ORDER BY k)
     FROM goal_parts GROUP BY patient_id
 ),
 zbi AS (  -- the latest caregiver burden score, from a questionnaire or the social-support record
@@ -326,7 +327,8 @@ caregiver_parts AS (
     WHERE b.kind = 'caregiver_burnout' AND b.opened <= $as_of AND (b.closed IS NULL OR b.closed > $as_of)
 ),
 f_caregiver_strain AS (
-    SELECT patient_id, 'caregiver_strain', max(date), to_json(list(evidence)), string_agg(part, '; ' ORDER BY part DESC)
+    SELECT patient_id, 'caregiver_strain', max(date), to_json(list(evidence ORDER BY part DESC)),
+        string_agg(part, '; ' ORDER BY part DESC)
     FROM caregiver_parts GROUP BY patient_id
 ),
 -- A medication change is a dose period that began with start / increase / decrease / stop, or a
@@ -361,8 +363,8 @@ med_parts AS (
     FROM ome CROSS JOIN prm WHERE ome_mg_day >= prm.ome_at_least
 ),
 f_medication_change AS (
-    SELECT patient_id, 'medication_change', max(date), to_json(list(evidence ORDER BY date)),
-        string_agg(part, '; ' ORDER BY date)
+    SELECT patient_id, 'medication_change', max(date), to_json(list(evidence ORDER BY date, part)),
+        string_agg(part, '; ' ORDER BY date, part)
     FROM med_parts GROUP BY patient_id
 ),
 f_stale_data AS (

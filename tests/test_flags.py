@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pandas as pd
 import pytest
 
 import queries
@@ -253,3 +254,39 @@ def test_one_patient_or_all_give_the_same_flags(sample_db):
     assert "safety" in one["flag"].tolist()
     # Discharged and not-yet-started patients are not flagged.
     assert "P0001" not in set(everyone["patient_id"])  # discharged 2026-11-07
+
+
+def test_a_flag_with_several_parts_tells_them_in_the_same_order_every_time(tmp_path):
+    # Sleep: quality, then total sleep, then ISI; mood: PHQ-9, then GAD-7; stalled goals: the
+    # missing review, then the GAS T-score at the latest review on or before the as-of date.
+    st = store.open_store(tmp_path / "parts.duckdb")
+    with st.write() as cur:
+        insert(cur, {"clinicians": [dict(clinician_id="C1", name="Test", discipline="PT")]})
+        review = goals("P1", review_days_ago=40, attainment=-2)
+        review["goal_reviews"].append(dict(goal_id="P1-G1", date=day(-3), attainment=1))  # later
+        insert(cur, {**patient("P1"), **sleep("P1", 7.0, 5.0, minutes=(460, 400)),
+                     "assessments": [score("P1", 2, "ISI", 16), score("P1", 2, "PHQ9", 16),
+                                     score("P1", 2, "GAD7", 15)],
+                     "pain_ratings": pain("P1", {1: 5.0}), **review})  # fmt: skip
+    cur = st.cursor()
+    runs = [queries.run(cur, "patient_flags", as_of=AS_OF, patient_ids=None) for _ in range(5)]
+    st.close()
+    for fired in runs[1:]:
+        pd.testing.assert_frame_equal(fired, runs[0])
+    flag = runs[0].set_index("flag")
+    assert flag.loc["sleep_decline", "reason"] == (
+        "14-day mean sleep quality 5.0 vs 7.0 the 14 days before; "
+        "14-day mean total sleep 400 min vs 460 min the 14 days before; "
+        f"ISI 16 on {day(2):%d %b %Y} (>= 15)"
+    )
+    assert [list(e) for e in json.loads(flag.loc["sleep_decline", "evidence"])] == [
+        ["recent_quality", "previous_quality"], ["recent_sleep_min", "previous_sleep_min"],
+        ["ISI", "isi_date"],
+    ]  # fmt: skip
+    assert list(json.loads(flag.loc["mood", "evidence"])) == ["PHQ9", "GAD7"]
+    assert flag.loc["mood", "reason"].startswith(f"PHQ-9 16 on {day(2):%d %b %Y}; GAD-7 15")
+    # The review 3 days after the as-of date does not count yet: GAS at the review of day 40.
+    assert flag.loc["stalled_goals", "reason"] == (
+        f"no goal review and no milestone achieved for 40 days (since {day(40):%d %b %Y}); "
+        f"GAS T-score 30.0 at the review of {day(40):%d %b %Y} (below 50)"
+    )
