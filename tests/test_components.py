@@ -94,9 +94,11 @@ def test_a_shared_figure_is_sent_as_the_chart_builder_made_it():
         )
     )
     built.add_hline(y=5.2, annotation_text="baseline 5.2")
-    shown = components._ShownFigure(built)
+    expected = json.loads(pio.to_json(built, validate=False))
+    shown = components._ShownFigure.of(built)
+    assert shown is built  # not a copy
     sent = json.loads(pio.to_json(shown, validate=False))
-    assert sent == json.loads(pio.to_json(built, validate=False))
+    assert sent == expected
     assert sent["data"][0]["customdata"][119] == ["P00119"]
     assert sent["data"][0]["x"][0].startswith("2026-09-01")
     assert shown.to_dict() is shown.to_dict()  # made once
