@@ -403,7 +403,7 @@ if ids:
             args=(pending[0],),
         )
 
-widths = [2.25, 1.5, 3.8, 1.8, 1.3, 1.0, 1.5]
+widths = [2.0, 2.0, 3.2, 1.7, 1.3, 0.9, 1.6]
 components.agenda_style()
 with st.container(key="agenda_header"):
     for column, label in zip(
