@@ -177,13 +177,14 @@ if requested:
         with left:
             pain, review, goals = st.columns(3)
             pain.metric(
-                "Pain now (baseline)",
+                "Pain now (NRS)",  # "(baseline)" was cut off on a 1,600-px shared screen
                 f"{summary.current_nrs:.1f}" if pd.notna(summary.current_nrs) else "no rating",
                 delta=f"{summary.change_points:+.1f} from {summary.baseline_nrs:.1f}"
                 if pd.notna(summary.change_points)
                 else None,
                 delta_color="inverse",
-                help="Mean NRS of the last 7 days against the mean of the first 7 days of care.",
+                help="Mean NRS of the last 7 days; the change is from the baseline, the mean of "
+                "the first 7 days of care.",
             )
             review.metric(
                 "Days since review",
