@@ -12,12 +12,12 @@ from pathlib import Path
 import duckdb
 
 import queries
-from dashboard import caseload, demo_data, importer, meeting, report, schema, store
+from dashboard import caseload, demo_data, importer, kept, meeting, report, schema, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
 APP = ROOT / "dashboard" / "app.py"
-AS_OF_ENV = "MDT_AS_OF"
+AS_OF_ENV = kept.AS_OF_ENV
 
 
 class CliError(Exception):
@@ -198,13 +198,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_demo_store(db: Path, as_of: dt.date | None = None) -> importer.ImportResult:
     """Build a store from sample_data/, shifted so the data ends the day before `as_of`."""
-    end = (as_of or dt.date.today()) - dt.timedelta(days=1)
+    day = as_of or dt.date.today()
+    end = day - dt.timedelta(days=1)
     shift = (end - demo_data.DEMO_END).days
     st = store.open_store(db)
     try:
         return importer.import_into(
-            st, SAMPLE_DATA, via="demo", source="sample_data (synthetic)", shift_days=shift
-        )
+            st, SAMPLE_DATA, via="demo", source="sample_data (synthetic)", shift_days=shift,
+            keep_as_of=day,
+        )  # fmt: skip
     finally:
         st.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import pickle
 import threading
 import time
@@ -23,7 +22,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import queries
-from dashboard import caseload, charts, importer, meeting, privacy, report, store
+from dashboard import caseload, charts, importer, kept, meeting, privacy, report, store
 
 INBOX_POLL_SECONDS = 2.0
 PRIVACY_KEY = "privacy_mode"
@@ -88,9 +87,12 @@ def _given(db: str, data_version: int, name: str, params: tuple) -> dict:
 # pandas' copy-on-write nothing done to that copy reaches the shared frame.
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _included(db: str, data_version: int, name: str, params: tuple) -> pa.Table:
-    given = _given(db, data_version, name, params)
     cur = open_store(db).cursor()
     try:
+        answer = kept.from_kept(cur, name, dict(params), queries.run_arrow)
+        if answer is not None:
+            return answer
+        given = _given(db, data_version, name, params)
         return queries.run_arrow(cur, name, given=given, **dict(params))
     finally:
         cur.close()
@@ -102,6 +104,9 @@ def _cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFram
     try:
         if name in queries.included_anywhere():  # the answer others build on, computed once
             return cur.from_arrow(_included(db, data_version, name, params)).df()
+        answer = kept.from_kept(cur, name, dict(params), queries.run)
+        if answer is not None:
+            return answer
         given = _given(db, data_version, name, params)
         return queries.run(cur, name, given=given, **dict(params))
     finally:
@@ -222,13 +227,7 @@ class Prefetch:
 
 
 def default_as_of() -> dt.date:
-    env = os.environ.get("MDT_AS_OF")
-    if env:
-        try:
-            return dt.date.fromisoformat(env)
-        except ValueError:
-            pass
-    return dt.date.today()
+    return kept.default_as_of()
 
 
 def frame(meeting_page: bool = False) -> Frame:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import fhir, schema, store
+from dashboard import fhir, kept, schema, store
 from dashboard.schema import Column, Table
 
 SUPPORTED = {".csv": "csv", ".parquet": "parquet"}
@@ -774,17 +774,21 @@ def import_into(
     shift_days: int = 0,
     progress: Progress = _no_progress,
     batch_id: str | None = None,
+    keep_as_of: dt.date | None = None,
 ) -> ImportResult:
     """Validate and apply one batch to an open store, in one transaction.
 
     Returns the result; nothing is applied when any row is invalid, unless skip_invalid, in which
-    case the valid rows are applied and the rejects are in result.errors. Raises ImportFailed for
+    case the valid rows are applied and the rejects are in result.errors. The same transaction
+    recomputes the answers the store keeps (kept.py) for `keep_as_of` (default: the day the
+    dashboard opens on). Raises ImportFailed for
     problems with whole files (missing, unreadable, wrong columns). FHIR R4 (Bundle JSON, NDJSON)
     is converted to the import format first (fhir.py) and checked the same way.
     """
     path = Path(path)
     options = dict(skip_invalid=skip_invalid, via=via, source=source or str(path),
-                   shift_days=shift_days, progress=progress, batch_id=batch_id)  # fmt: skip
+                   shift_days=shift_days, progress=progress, batch_id=batch_id,
+                   keep_as_of=keep_as_of)  # fmt: skip
     if not fhir.is_fhir(path):
         return _import_folder(st_, path, **options)
     return _via_fhir(path, lambda conv: _import_folder(st_, conv.folder, converted=conv, **options))
@@ -842,6 +846,7 @@ def _import_folder(
     shift_days: int,
     progress: Progress,
     batch_id: str | None,
+    keep_as_of: dt.date | None,
     converted: fhir.Converted | None = None,
 ) -> ImportResult:
     files, skipped = discover(path)
@@ -875,6 +880,8 @@ def _import_folder(
             _record_batch(w, result, checksum, via, started)
             if _declares_synthetic(path):
                 w.execute("INSERT OR REPLACE INTO meta VALUES ('synthetic_data', 'true')")
+            progress(0.97, "Updating the agenda's and the caseload's answers")
+            kept.refresh(w, keep_as_of)
         progress(1.0, result.summary())
         return result
     except BaseException:

@@ -10,17 +10,19 @@ on, so a stale one is refused with a sentence instead of undoing the other brows
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 import queries
-from dashboard import privacy, report, store
+from dashboard import kept, privacy, report, store
 
 ACTION_STATUSES = ("open", "done", "cancelled")
 AGENDA_FORMATS = ("md", "json", "pdf")
@@ -39,10 +41,24 @@ def meeting_id_for(day: dt.date) -> str:
 
 
 def agenda(cur: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
-    """The day's agenda in order (queries/meeting_agenda.sql): the whole caseload in one pass."""
-    return queries.run(
-        cur, "meeting_agenda", as_of=day, meeting_id=meeting_id_for(day), patient_ids=None
-    )
+    """The day's agenda in order (queries/meeting_agenda.sql): the whole caseload in one pass,
+    on the flags and summary the store keeps when it keeps them for the day (kept.py)."""
+    params = {"as_of": day, "meeting_id": meeting_id_for(day), "patient_ids": None}
+    answer = kept.from_kept(cur, "meeting_agenda", params, queries.run)
+    return answer if answer is not None else queries.run(cur, "meeting_agenda", **params)
+
+
+@contextlib.contextmanager
+def _write(st_: store.Store, reviewed: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One meeting write (Store.write). Of what the store keeps (kept.py), only a patient's last
+    review is a meeting's doing: marking `reviewed` recomputes that patient's kept rows; every
+    other meeting write leaves them valid."""
+    with st_.write() as cur:
+        yield cur
+        if reviewed is None:
+            kept.carry(cur)
+        else:
+            kept.refresh(cur, patient_ids=[reviewed])
 
 
 def _now() -> dt.datetime:
@@ -96,7 +112,7 @@ def save_details(
     """Record who attends and the planned minutes per patient."""
     if not 1 <= int(minutes_per_patient) <= 60:
         raise MeetingError("Plan between 1 and 60 minutes per patient.")
-    with st_.write() as cur:
+    with _write(st_) as cur:
         known = {r[0] for r in cur.execute("SELECT clinician_id FROM clinicians").fetchall()}
         unknown = sorted(set(attendees) - known)
         if unknown:
@@ -116,7 +132,7 @@ def save_details(
 
 def start(st_: store.Store, day: dt.date, actor: str) -> None:
     """Fix the agenda's order for the meeting (once; a second start changes nothing)."""
-    with st_.write() as cur:
+    with _write(st_) as cur:
         meeting_id = _ensure_meeting(cur, day)
         started = cur.execute(
             "SELECT started_at FROM review_meetings WHERE meeting_id = $id", {"id": meeting_id}
@@ -124,20 +140,18 @@ def start(st_: store.Store, day: dt.date, actor: str) -> None:
         if started is not None:
             return
         now = _now()
+        served = kept.kept_in_this_write(cur, day)
+        used = queries.params_of("meeting_agenda", kept=served)
+        params = {"as_of": day, "meeting_id": meeting_id, "patient_ids": None}
         cur.execute(
             "INSERT INTO review_items (item_id, meeting_id, patient_id, kind, position, reason, "
             "created_at, created_by, version) "
             "SELECT CAST(uuid() AS VARCHAR), $meeting_id, patient_id, 'agenda', position, "
             "array_to_string(on_agenda_because, ', '), $now, $actor, 1 "
-            f"FROM ({queries.sql('meeting_agenda')}) a",
-            {
-                "as_of": day,
-                "meeting_id": meeting_id,
-                "patient_ids": None,
-                "now": now,
-                "actor": actor,
-            },
-        )
+            f"FROM ({queries.sql('meeting_agenda', kept=served)}) a",
+            {**{k: v for k, v in params.items() if k in used}, "meeting_id": meeting_id,
+             "now": now, "actor": actor},
+        )  # fmt: skip
         cur.execute(
             "UPDATE review_meetings SET started_at = $now, updated_at = $now WHERE meeting_id = $id",
             {"now": now, "id": meeting_id},
@@ -167,14 +181,14 @@ def _once(
 
 def add_patient(st_: store.Store, day: dt.date, patient_id: str, actor: str) -> bool:
     """Put a patient on the day's agenda by hand; False when they were on it already."""
-    with st_.write() as cur:
+    with _write(st_) as cur:
         return _once(cur, day, patient_id, ("added", "agenda"), actor, reason="added by hand")
 
 
 def add_note(st_: store.Store, day: dt.date, patient_id: str, note: str, actor: str) -> str:
     """A decision note for a patient; returns its item id."""
     text = _text(note, "decision note")
-    with st_.write() as cur:
+    with _write(st_) as cur:
         _check_patient(cur, patient_id)
         meeting_id = _ensure_meeting(cur, day)
         return _insert_item(
@@ -197,7 +211,7 @@ def add_action(
         raise MeetingError(
             f"The due date {due_date} is before the meeting ({day:%d %b %Y}); choose a later date."
         )
-    with st_.write() as cur:
+    with _write(st_) as cur:
         _check_patient(cur, patient_id)
         if not cur.execute(
             "SELECT 1 FROM clinicians WHERE clinician_id = $c", {"c": owner_clinician_id}
@@ -225,7 +239,7 @@ def set_action_status(
     """Change an action's status, if nobody changed it since `seen_version`."""
     if status not in ACTION_STATUSES:
         raise MeetingError(f"Unknown status {status!r}: use one of {', '.join(ACTION_STATUSES)}.")
-    with st_.write() as cur:
+    with _write(st_) as cur:
         changed = cur.execute(
             "UPDATE review_items SET status = $s, version = version + 1, updated_at = $now, "
             "updated_by = $actor WHERE item_id = $id AND kind = 'action' AND version = $v "
@@ -250,13 +264,13 @@ def set_action_status(
 def mark_reviewed(st_: store.Store, day: dt.date, patient_id: str, actor: str) -> bool:
     """The patient was reviewed in the day's meeting (their last review date becomes the
     meeting's day); False when they already were."""
-    with st_.write() as cur:
+    with _write(st_, reviewed=patient_id) as cur:
         return _once(cur, day, patient_id, ("reviewed",), actor)
 
 
 def unmark_reviewed(st_: store.Store, day: dt.date, patient_id: str, actor: str) -> None:
     """Undo 'mark reviewed' for the day's meeting."""
-    with st_.write() as cur:
+    with _write(st_, reviewed=patient_id) as cur:
         cur.execute(
             "DELETE FROM review_items WHERE meeting_id = $m AND patient_id = $p "
             "AND kind = 'reviewed'",
@@ -270,7 +284,7 @@ def record_time(
     """Time the meeting spent on a patient (added up over every visit to them)."""
     if seconds < 1:
         return
-    with st_.write() as cur:
+    with _write(st_) as cur:
         meeting_id = _ensure_meeting(cur, day)
         _insert_item(
             cur,

@@ -146,7 +146,8 @@ class Store:
             cur = self.cursor() if own else cur
             cur.begin()
             try:
-                yield cur
+                # The new version first, so what the write keeps (kept.py) can say which version
+                # it belongs to; no reader sees it before the commit.
                 if data_change:
                     cur.execute(
                         "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
@@ -156,6 +157,7 @@ class Store:
                         "UPDATE meta SET value = $now WHERE key = 'data_changed_at'",
                         {"now": _utc_now().isoformat(timespec="seconds")},
                     )
+                yield cur
                 cur.commit()
             except BaseException:
                 with contextlib.suppress(duckdb.Error):

@@ -24,13 +24,15 @@ _INCLUDE = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
 
 
 @functools.cache
-def sql(name: str, given: frozenset[str] = frozenset()) -> str:
+def sql(name: str, given: frozenset[str] = frozenset(), kept: frozenset[str] = frozenset()) -> str:
     """The text of queries/<name>.sql, with each `{{ other }}` replaced by the text of
     queries/other.sql as a subquery, so one question can build on another's answer (the agenda
     on the flags) in one statement; the included query's parameters become this one's.
 
     An included query named in `given` is read instead from a relation registered under
-    given_name(other): its answer, computed once and reused by every query that builds on it."""
+    given_name(other): its answer, computed once and reused by every query that builds on it.
+    One named in `kept` is read from the store's table kept_<other> (dashboard/kept.py): its
+    answer, kept by the store for these parameters."""
     if not _NAME.match(name):
         raise ValueError(f"not a query name: {name!r}")
     text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
@@ -39,6 +41,8 @@ def sql(name: str, given: frozenset[str] = frozenset()) -> str:
         other = m.group(1)
         if other in given:
             return f"(SELECT * FROM {given_name(other)})"
+        if other in kept:
+            return f"(SELECT * FROM kept_{other})"
         return f"(\n{sql(other)}\n)"
 
     return _INCLUDE.sub(include, text)
@@ -56,14 +60,20 @@ def includes(name: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def params_of(name: str, given: frozenset[str] = frozenset()) -> frozenset[str]:
+def params_of(
+    name: str, given: frozenset[str] = frozenset(), kept: frozenset[str] = frozenset()
+) -> frozenset[str]:
     """The named parameters a query uses ($as_of -> 'as_of')."""
-    text = re.sub(r"--[^\n]*", "", sql(name, given))
+    text = re.sub(r"--[^\n]*", "", sql(name, given, kept))
     return frozenset(re.findall(r"\$([a-z_][a-z0-9_]*)", text))
 
 
 def _execute(
-    cur: duckdb.DuckDBPyConnection, name: str, given: Mapping[str, pa.Table] | None, params: dict
+    cur: duckdb.DuckDBPyConnection,
+    name: str,
+    given: Mapping[str, pa.Table] | None,
+    params: dict,
+    kept: frozenset[str] = frozenset(),
 ) -> duckdb.DuckDBPyConnection:
     wanted = params_of(name)
     if set(params) != wanted:
@@ -74,8 +84,9 @@ def _execute(
             raise ValueError(f"{name}.sql does not build on {other}.sql")
         cur.register(given_name(other), table)
     names = frozenset(given)
-    used = params_of(name, names)
-    return cur.execute(sql(name, names), {k: v for k, v in params.items() if k in used})
+    kept = frozenset(kept).intersection(includes(name)) - names
+    used = params_of(name, names, kept)
+    return cur.execute(sql(name, names, kept), {k: v for k, v in params.items() if k in used})
 
 
 def run(
@@ -83,13 +94,15 @@ def run(
     name: str,
     *,
     given: Mapping[str, pa.Table] | None = None,
+    kept: frozenset[str] = frozenset(),
     **params,
 ) -> pd.DataFrame:
     """Run queries/<name>.sql with bound named parameters; one DataFrame of its rows.
 
     `given`: answers already computed for queries this one builds on (with the same parameters),
-    read instead of computed again."""
-    return _execute(cur, name, given, params).df()
+    read instead of computed again. `kept`: those of them the store keeps for these parameters
+    (kept.reading() says which), read from its kept_ tables."""
+    return _execute(cur, name, given, params, kept).df()
 
 
 def run_arrow(
@@ -97,10 +110,11 @@ def run_arrow(
     name: str,
     *,
     given: Mapping[str, pa.Table] | None = None,
+    kept: frozenset[str] = frozenset(),
     **params,
 ) -> pa.Table:
     """As run(), as an Arrow table: the exact column types, for another query to build on."""
-    result = _execute(cur, name, given, params)
+    result = _execute(cur, name, given, params, kept)
     with warnings.catch_warnings():  # the copy it warns of is one per answer, and small
         warnings.simplefilter("ignore", UserWarning)
         return result.to_arrow_table()
@@ -121,13 +135,26 @@ class Answers:
     def table(self, name: str, **params) -> pa.Table:
         key = (name, tuple(sorted((k, repr(v)) for k, v in params.items())))
         if key not in self._tables:
-            self._tables[key] = run_arrow(self.cur, name, given=self.given(name, params), **params)
+            answer = _kept().from_kept(self.cur, name, params, run_arrow)
+            if answer is None:
+                answer = run_arrow(self.cur, name, given=self.given(name, params), **params)
+            self._tables[key] = answer
         return self._tables[key]
 
     def __call__(self, name: str, **params) -> pd.DataFrame:
         if name in included_anywhere():  # others build on it: computed once, as a table
             return self.cur.from_arrow(self.table(name, **params)).df()
-        return run(self.cur, name, given=self.given(name, params), **params)
+        answer = _kept().from_kept(self.cur, name, params, run)
+        if answer is None:
+            answer = run(self.cur, name, given=self.given(name, params), **params)
+        return answer
+
+
+def _kept():
+    """dashboard/kept.py: the answers the store keeps (imported here, as it builds on this)."""
+    from dashboard import kept
+
+    return kept
 
 
 @functools.cache

@@ -10,26 +10,11 @@
 -- Each row: who, the flags (list of structs, most urgent first), pain now vs baseline, review
 -- timing, why on the agenda, open and overdue actions from every meeting to date, and what this
 -- meeting did (reviewed, minutes spent).
--- params: $as_of, $meeting_id, $patient_ids (NULL: the whole caseload; passed to the flags and
--- the summary this builds on)
+-- params: $as_of, $meeting_id, $patient_ids (NULL: the whole caseload; passed to the flag lists
+-- and the summary this builds on)
 WITH
-flags AS (SELECT * FROM {{ patient_flags }} pf),
+flag_lists AS (SELECT * FROM {{ patient_flag_lists }} fl),
 summary AS (SELECT * FROM {{ patient_summary }} ps),
-flag_lists AS (
-    SELECT patient_id,
-        count(*) FILTER (WHERE level = 'urgent') AS urgent_flags,
-        count(*) FILTER (WHERE level = 'review') AS review_flags,
-        count(*) FILTER (WHERE level = 'info') AS info_flags,
-        -- JSON text: one string per row is far cheaper to hand to Python than nested structs.
-        -- Sorted per patient (rank, then name: most urgent first) after an unordered collect.
-        CAST(to_json(list_sort(list({
-            'rank': CASE level WHEN 'urgent' THEN 0 WHEN 'review' THEN 1 ELSE 2 END,
-            'name': name, 'flag': flag, 'level': level, 'reason': reason, 'rule': rule,
-            'evidence': evidence, 'flag_date': flag_date, 'source': source
-        }))) AS VARCHAR) AS flag_list
-    FROM flags
-    GROUP BY patient_id
-),
 this_meeting AS (
     SELECT patient_id,
         min(position) FILTER (WHERE kind = 'agenda') AS fixed_position,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import importer, schema, store
+from dashboard import importer, kept, schema, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
@@ -18,11 +18,12 @@ AS_OF = dt.date(2026, 11, 20)  # the committed sample data's last day
 
 @pytest.fixture(scope="session")
 def sample_store_file(tmp_path_factory) -> Path:
-    """A store built once from sample_data/ (unshifted); tests get their own copy."""
+    """A store built once from sample_data/ (unshifted), keeping its answers for AS_OF as the
+    dashboard's import does for the day it opens on; tests get their own copy."""
     db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     st = store.open_store(db)
     try:
-        result = importer.import_into(st, SAMPLE_DATA, via="demo")
+        result = importer.import_into(st, SAMPLE_DATA, via="demo", keep_as_of=AS_OF)
         assert result.applied, result.errors[:5]
     finally:
         st.close()
@@ -54,7 +55,7 @@ def snapshot(db: Path) -> dict:
     try:
         cur = st.cursor()
         out = {"meta": sorted(cur.execute("SELECT * FROM meta").fetchall())}
-        for t in schema.ALL_TABLES:
+        for t in (*schema.ALL_TABLES, *map(kept.table_name, kept.KEPT)):
             out[t] = sorted(map(repr, cur.execute(f"SELECT * FROM {t}").fetchall()))
         return out
     finally:

@@ -1,0 +1,177 @@
+"""The answers the store keeps (dashboard/kept.py): the same rows as computing them, read only
+when they stand for what was asked, and kept true by every write."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+import queries
+from dashboard import importer, kept, meeting, store
+from tests.conftest import AS_OF, snapshot, write_csv
+
+KPIS = dict(start=AS_OF - dt.timedelta(days=83), patient_ids=None, sites=None, clinicians=None,
+            conditions=None)  # fmt: skip
+
+
+def _kept_rows(cur, name: str) -> pd.DataFrame:
+    return cur.execute(f"SELECT * FROM {kept.table_name(name)}").df()
+
+
+def _computed(cur, name: str, day: dt.date = AS_OF) -> pd.DataFrame:
+    return queries.run(cur, name, as_of=day, patient_ids=None)
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    key = [c for c in ("patient_id", "flag") if c in a.columns]
+    pd.testing.assert_frame_equal(
+        a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+    )
+
+
+def _agenda(cur, day: dt.date = AS_OF) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The agenda read on the kept answers (None when they do not serve), and computed whole."""
+    params = dict(as_of=day, meeting_id=day.isoformat(), patient_ids=None)
+    on_kept = kept.from_kept(cur, "meeting_agenda", params, queries.run)
+    return on_kept, queries.run(cur, "meeting_agenda", **params)
+
+
+def _assert_kept_true(cur) -> None:
+    assert kept.kept_as_of(cur) == AS_OF
+    for name in kept.KEPT:
+        _same_rows(_kept_rows(cur, name), _computed(cur, name))
+    on_kept, whole = _agenda(cur)
+    assert on_kept is not None
+    pd.testing.assert_frame_equal(on_kept, whole)
+
+
+def test_the_answers_kept_on_import_are_the_answers_computed_whole(sample_db):
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        flags = _kept_rows(cur, "patient_flags")
+        assert len(flags) > 20 and flags["patient_id"].nunique() > 10
+        assert len(_kept_rows(cur, "patient_summary")) == 48  # every patient
+        _assert_kept_true(cur)
+        on_kept, whole = _agenda(cur)
+        assert list(on_kept["patient_id"][:3]) == list(whole["patient_id"][:3])
+        kpis = dict(as_of=AS_OF, **KPIS)
+        patients = {k: v for k, v in kpis.items() if k in queries.params_of("caseload_patients")}
+        given = {"caseload_patients": kept.from_kept(cur, "caseload_patients", patients,
+                                                     queries.run_arrow)}  # fmt: skip
+        assert given["caseload_patients"] is not None
+        pd.testing.assert_frame_equal(
+            queries.run(cur, "caseload_kpis", given=given, **kpis),
+            queries.run(cur, "caseload_kpis", **kpis),
+        )
+    finally:
+        st.close()
+
+
+def test_kept_answers_are_read_only_for_the_day_kept_every_patient_and_the_current_data(
+    sample_db,
+):
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        assert _agenda(cur)[0] is not None
+        assert _agenda(cur, AS_OF - dt.timedelta(days=1))[0] is None  # another day: computed
+        one = dict(as_of=AS_OF, meeting_id=AS_OF.isoformat(), patient_ids=["P0001"])
+        assert kept.from_kept(cur, "meeting_agenda", one, queries.run) is None
+        with st.write() as w:  # a write that does not keep them (none in the dashboard does)
+            w.execute("UPDATE patients SET review_interval_days = 7 WHERE patient_id = 'P0001'")
+        assert kept.kept_as_of(cur) is None
+        assert _agenda(cur)[0] is None
+    finally:
+        st.close()
+
+
+def test_answers_kept_by_another_version_of_the_sql_are_not_read(sample_db):
+    st = store.open_store(sample_db)
+    try:
+        with st.write(data_change=False) as w:
+            w.execute("UPDATE meta SET value = 'older' WHERE key = 'kept_code'")
+        assert _agenda(st.cursor())[0] is None
+    finally:
+        st.close()
+
+
+def test_meeting_writes_keep_the_kept_answers_true(sample_db):
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        before = _agenda(cur)[1]
+        due = before[before["review_due"]].iloc[0]
+        pid = due["patient_id"]
+        meeting.start(st, AS_OF, "tester")
+        meeting.add_note(st, AS_OF, pid, "Continue the plan.", "tester")
+        meeting.add_action(st, AS_OF, pid, "Call GP", "C01", AS_OF + dt.timedelta(days=7), "tester")
+        _assert_kept_true(cur)
+        assert meeting.mark_reviewed(st, AS_OF, pid, "tester")
+        summary = _kept_rows(cur, "patient_summary").set_index("patient_id").loc[pid]
+        assert summary["last_review"].date() == AS_OF
+        assert summary["last_review_kind"] == "MDT meeting"
+        assert summary["days_overdue"] < 0 <= due["days_overdue"]
+        _assert_kept_true(cur)
+        meeting.unmark_reviewed(st, AS_OF, pid, "tester")
+        summary = _kept_rows(cur, "patient_summary").set_index("patient_id").loc[pid]
+        assert summary["days_overdue"] == due["days_overdue"]
+        _assert_kept_true(cur)
+    finally:
+        st.close()
+
+
+def test_an_import_recomputes_the_kept_answers_and_a_failed_one_leaves_them_as_they_were(
+    sample_db, tmp_path
+):
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        summary = _kept_rows(cur, "patient_summary").set_index("patient_id")
+        pid = summary[summary["in_care"]].index[0]
+        ratings = [
+            {"patient_id": pid, "ts": f"2026-11-{14 + i}T09:00:00", "source": "diary",
+             "nrs": 10, "context": "now", "session_id": ""}
+            for i in range(7)
+        ]  # fmt: skip
+        bad = [dict(ratings[0], ts="2026-11-13T09:00:00", nrs=11)]
+        write_csv(tmp_path / "bad", "pain_ratings", [*ratings, *bad])
+        st.close()
+        before = snapshot(sample_db)
+        st = store.open_store(sample_db)
+        result = importer.import_into(st, tmp_path / "bad", keep_as_of=AS_OF)
+        assert not result.applied
+        st.close()
+        assert snapshot(sample_db) == before
+        st = store.open_store(sample_db)
+        write_csv(tmp_path / "good", "pain_ratings", ratings)
+        assert importer.import_into(st, tmp_path / "good", keep_as_of=AS_OF).applied
+        cur = st.cursor()
+        _assert_kept_true(cur)
+        now = _kept_rows(cur, "patient_summary").set_index("patient_id").loc[pid, "current_nrs"]
+        assert now > summary.loc[pid, "current_nrs"]
+        flags = _kept_rows(cur, "patient_flags")
+        assert "pain_flare" in set(flags.loc[flags["patient_id"] == pid, "flag"])
+    finally:
+        st.close()
+
+
+def test_an_import_keeps_the_answers_for_the_day_the_dashboard_opens_on(
+    sample_db, tmp_path, monkeypatch
+):
+    day = AS_OF - dt.timedelta(days=30)
+    monkeypatch.setenv(kept.AS_OF_ENV, day.isoformat())
+    write_csv(tmp_path / "one", "pain_ratings", [
+        {"patient_id": "P0001", "ts": "2026-10-01T09:00:00", "nrs": 5, "source": "diary",
+         "context": "now", "session_id": ""},
+    ])  # fmt: skip
+    st = store.open_store(sample_db)
+    try:
+        assert importer.import_into(st, tmp_path / "one").applied
+        cur = st.cursor()
+        assert kept.kept_as_of(cur) == day
+        for name in kept.KEPT:
+            _same_rows(_kept_rows(cur, name), _computed(cur, name, day))
+    finally:
+        st.close()
