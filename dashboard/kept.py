@@ -63,8 +63,14 @@ def _meta(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def _valid(meta: Mapping[str, str], version: str) -> bool:
-    return meta.get("kept_version") == version and meta.get("kept_code") == code_key()
+def _valid(meta: Mapping, version: str) -> bool:
+    kept_version, code = meta.get("kept_version"), meta.get("kept_code")
+    return (
+        isinstance(kept_version, str)
+        and kept_version == version
+        and isinstance(code, str)
+        and code == code_key()
+    )
 
 
 def _set_meta(cur: duckdb.DuckDBPyConnection, values: Mapping[str, str]) -> None:
@@ -171,7 +177,13 @@ def kept_in_this_write(cur: duckdb.DuckDBPyConnection, as_of: dt.date) -> frozen
 
 def kept_as_of(cur: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The as-of day the store's kept answers are valid for now, or None."""
-    meta = _meta(cur)
-    if meta.get("kept_as_of") and _valid(meta, meta["data_version"]):
-        return dt.date.fromisoformat(meta["kept_as_of"])
-    return None
+    return day_kept(_meta(cur))
+
+
+def day_kept(meta: Mapping) -> dt.date | None:
+    """The as-of day the kept answers described by `meta` (data_version, kept_as_of,
+    kept_version, kept_code: queries/data_freshness.sql) are valid for, or None."""
+    day = meta.get("kept_as_of")
+    if not isinstance(day, str) or not _valid(meta, str(meta["data_version"])):
+        return None
+    return dt.date.fromisoformat(day)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, importer, privacy, schema, uploads
+from dashboard import components, importer, kept, privacy, schema, uploads
 
 frame = components.current_frame()
 
@@ -23,6 +23,18 @@ cols[2].metric(
     help=f"Data last changed {components.format_time(freshness.data_changed_at)}.",
 )
 cols[3].metric("Data version", f"{int(freshness.data_version)}")
+kept_day = kept.day_kept(freshness)
+if kept_day is not None:
+    st.caption(
+        f"The agenda and the caseload read the caseload's summary and flags kept for "
+        f"{kept_day:%d %b %Y} (recomputed by every import); for any other as-of date they "
+        "compute them when asked."
+    )
+else:
+    st.caption(
+        "No summary and flags are kept for the current data: the agenda and the caseload compute "
+        "them when asked, and the next import keeps them for the day the dashboard opens on."
+    )
 
 left, right = st.columns([2, 3])
 with left:

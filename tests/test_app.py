@@ -59,6 +59,11 @@ def test_data_page_counts_batches_and_stale_patients(app, sample_db):
     shown = metrics(app)
     assert shown["Patients"] == "48"
     assert shown["Data version"] == str(store.open_store(sample_db).data_version())
+    kept_caption = [c.value for c in app.caption if "kept for" in c.value]
+    assert kept_caption == [
+        "The agenda and the caseload read the caseload's summary and flags kept for 20 Nov 2026 "
+        "(recomputed by every import); for any other as-of date they compute them when asked."
+    ]
     tables = table_with(app, "group")
     counts = tables.set_index("table").rows
     assert counts["pain_ratings"] > 5000 and counts["patients"] == 48
@@ -151,3 +156,22 @@ def test_import_batches_show_counts_before_the_file_list(app):
     app.switch_page("../pages/data.py").run()
     batches = table_with(app, "accepted")
     assert list(batches.columns)[:3] == ["when (UTC)", "accepted", "rejected"]
+
+
+def test_data_page_says_when_no_answers_are_kept_for_the_current_data(sample_db, monkeypatch):
+    st = store.open_store(sample_db)
+    try:  # a change that does not keep them (no write of the dashboard's does that)
+        with st.write() as w:
+            w.execute("UPDATE patients SET review_interval_days = 14 WHERE patient_id = 'P0001'")
+    finally:
+        st.close()
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("../pages/data.py").run()
+    assert not at.exception
+    assert [c.value for c in at.caption if "kept" in c.value] == [
+        "No summary and flags are kept for the current data: the agenda and the caseload compute "
+        "them when asked, and the next import keeps them for the day the dashboard opens on."
+    ]
