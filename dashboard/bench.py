@@ -152,8 +152,9 @@ def _run_page(st_: store.Store, page: str, params: dict, patient_id: str) -> flo
 
         def one(call: tuple[str, dict]) -> None:
             cur = st_.cursor()
-            try:
-                queries.run(cur, call[0], **call[1])
+            try:  # as components.query: the kept rows of a kept answer, else computed
+                if kept.from_kept(cur, call[0], call[1], queries.run) is None:
+                    queries.run(cur, call[0], **call[1])
             finally:
                 cur.close()
 

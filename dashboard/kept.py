@@ -50,8 +50,9 @@ def code_key() -> str:
     """Names the SQL the kept answers were computed with: a store kept by another version of
     the dashboard is not read."""
     digest = hashlib.sha256()
-    for name in KEPT:
+    for name in KEPT:  # how each is computed, and how its kept rows are read
         digest.update(queries.sql(name).encode())
+        digest.update(queries.sql(name, kept=frozenset({name})).encode())
     return digest.hexdigest()[:16]
 
 
@@ -94,6 +95,12 @@ def _compute(
     return answers
 
 
+def _numbered(table: pa.Table) -> pa.Table:
+    """The answer with each row's place in it (_kept_row): a patient's rows are read back in the
+    order the query gave them."""
+    return table.append_column("_kept_row", pa.array(range(table.num_rows), pa.int64()))
+
+
 def refresh(
     cur: duckdb.DuckDBPyConnection,
     as_of: dt.date | None = None,
@@ -110,7 +117,7 @@ def refresh(
         day = as_of or default_as_of()
         answers = _compute(cur, day, None)
         for name, table in answers.items():
-            cur.register("_kept_answer", table)
+            cur.register("_kept_answer", _numbered(table))
             cur.execute(f"CREATE OR REPLACE TABLE {table_name(name)} AS SELECT * FROM _kept_answer")
             cur.unregister("_kept_answer")
         _set_meta(cur, {"kept_as_of": day.isoformat(), "kept_version": version,
@@ -124,7 +131,7 @@ def refresh(
         cur.execute(
             f"DELETE FROM {table_name(name)} WHERE list_contains($ids, patient_id)", {"ids": ids}
         )
-        cur.register("_kept_answer", table)
+        cur.register("_kept_answer", _numbered(table))
         cur.execute(f"INSERT INTO {table_name(name)} BY NAME SELECT * FROM _kept_answer")
         cur.unregister("_kept_answer")
     _set_meta(cur, {"kept_version": version})
@@ -145,21 +152,27 @@ def from_kept(
     """`run(cur, name, kept=..., **params)` (queries.run or run_arrow) reading the answers
     `name` builds on from the store's kept tables, when the store keeps them for `params`: the
     same as-of day, every patient (patient_ids NULL), the current data version and this
-    version's SQL. None when it does not: the caller computes them. The check and the query run
-    in one read transaction, so they see the kept tables and the meta that vouches for them at
-    the same moment."""
-    builds_on = set(queries.includes(name))
+    version's SQL; or, for a kept answer itself asked for a list of patients (the patient page),
+    its rows for them. None when it does not: the caller computes them. The check and the query
+    run in one read transaction, so they see the kept tables and the meta that vouches for them
+    at the same moment."""
     as_of = params.get("as_of")
-    if not builds_on or not builds_on <= set(KEPT) or not isinstance(as_of, dt.date):
+    if not isinstance(as_of, dt.date):
         return None
-    if params.get("patient_ids") is not None:
-        return None
+    if name in KEPT:  # its own rows for a list of patients (the patient page's one)
+        if not isinstance(params.get("patient_ids"), list | tuple):
+            return None
+        served = frozenset({name})
+    else:  # built on the whole caseload's kept answers
+        served = frozenset(queries.includes(name))
+        if not served or not served <= set(KEPT) or params.get("patient_ids") is not None:
+            return None
     cur.begin()
     try:
         meta = _meta(cur)
         if meta.get("kept_as_of") != as_of.isoformat() or not _valid(meta, meta["data_version"]):
             return None
-        return run(cur, name, kept=frozenset(builds_on), **params)
+        return run(cur, name, kept=served, **params)
     finally:
         with contextlib.suppress(duckdb.Error):
             cur.commit()

@@ -32,9 +32,16 @@ def sql(name: str, given: frozenset[str] = frozenset(), kept: frozenset[str] = f
     An included query named in `given` is read instead from a relation registered under
     given_name(other): its answer, computed once and reused by every query that builds on it.
     One named in `kept` is read from the store's table kept_<other> (dashboard/kept.py): its
-    answer, kept by the store for these parameters."""
+    answer, kept by the store for these parameters. When `name` itself is in `kept`, the text
+    reads its kept rows for the patients in $patient_ids, in the order it computes them."""
     if not _NAME.match(name):
         raise ValueError(f"not a query name: {name!r}")
+    if name in kept:  # the answer itself, kept: its rows for the patients asked, in its order
+        return (
+            f"SELECT * EXCLUDE (_kept_row) FROM kept_{name} "
+            "WHERE list_contains(CAST($patient_ids AS VARCHAR[]), patient_id) "
+            "ORDER BY patient_id, _kept_row"
+        )
     text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
 
     def include(m: re.Match) -> str:
@@ -42,7 +49,7 @@ def sql(name: str, given: frozenset[str] = frozenset(), kept: frozenset[str] = f
         if other in given:
             return f"(SELECT * FROM {given_name(other)})"
         if other in kept:
-            return f"(SELECT * FROM kept_{other})"
+            return f"(SELECT * EXCLUDE (_kept_row) FROM kept_{other})"
         return f"(\n{sql(other)}\n)"
 
     return _INCLUDE.sub(include, text)
@@ -84,7 +91,7 @@ def _execute(
             raise ValueError(f"{name}.sql does not build on {other}.sql")
         cur.register(given_name(other), table)
     names = frozenset(given)
-    kept = frozenset(kept).intersection(includes(name)) - names
+    kept = frozenset(kept).intersection({*includes(name), name}) - names
     used = params_of(name, names, kept)
     return cur.execute(sql(name, names, kept), {k: v for k, v in params.items() if k in used})
 

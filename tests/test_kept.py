@@ -16,7 +16,7 @@ KPIS = dict(start=AS_OF - dt.timedelta(days=83), patient_ids=None, sites=None, c
 
 
 def _kept_rows(cur, name: str) -> pd.DataFrame:
-    return cur.execute(f"SELECT * FROM {kept.table_name(name)}").df()
+    return cur.execute(f"SELECT * EXCLUDE (_kept_row) FROM {kept.table_name(name)}").df()
 
 
 def _computed(cur, name: str, day: dt.date = AS_OF) -> pd.DataFrame:
@@ -65,6 +65,27 @@ def test_the_answers_kept_on_import_are_the_answers_computed_whole(sample_db):
             queries.run(cur, "caseload_kpis", given=given, **kpis),
             queries.run(cur, "caseload_kpis", **kpis),
         )
+    finally:
+        st.close()
+
+
+def test_a_patients_summary_and_flags_read_from_the_kept_answers_are_the_ones_computed(sample_db):
+    """The patient page asks for one patient's summary and flags: every patient's, in the
+    order the queries give them."""
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        seen_flags = 0
+        for pid in _computed(cur, "patient_summary")["patient_id"]:
+            for name in ("patient_summary", "patient_flags"):
+                params = dict(as_of=AS_OF, patient_ids=[pid])
+                on_kept = kept.from_kept(cur, name, params, queries.run)
+                assert on_kept is not None
+                pd.testing.assert_frame_equal(on_kept, queries.run(cur, name, **params))
+                seen_flags += len(on_kept) if name == "patient_flags" else 0
+        assert seen_flags > 20
+        two = dict(as_of=AS_OF - dt.timedelta(days=1), patient_ids=["P0001"])
+        assert kept.from_kept(cur, "patient_flags", two, queries.run) is None  # a day not kept
     finally:
         st.close()
 
