@@ -781,9 +781,9 @@ def import_into(
     Returns the result; nothing is applied when any row is invalid, unless skip_invalid, in which
     case the valid rows are applied and the rejects are in result.errors. The same transaction
     recomputes the answers the store keeps (kept.py) for `keep_as_of` (default: the day the
-    dashboard opens on). Raises ImportFailed for
-    problems with whole files (missing, unreadable, wrong columns). FHIR R4 (Bundle JSON, NDJSON)
-    is converted to the import format first (fhir.py) and checked the same way.
+    dashboard opens on). Raises ImportFailed for problems with whole files (missing, unreadable,
+    wrong columns). FHIR R4 (Bundle JSON, NDJSON) is converted to the import format first
+    (fhir.py) and checked the same way.
     """
     path = Path(path)
     options = dict(skip_invalid=skip_invalid, via=via, source=source or str(path),
