@@ -404,7 +404,7 @@ if ids:
             args=(pending[0],),
         )
 
-widths = [2.0, 2.0, 3.2, 1.7, 1.3, 0.9, 1.6]
+widths = [2.0, 1.8, 3.2, 1.7, 1.3, 1.1, 1.6]
 components.agenda_style()
 with st.container(key="agenda_header"):
     for column, label in zip(
@@ -415,7 +415,7 @@ with st.container(key="agenda_header"):
             "Flags (hover for the reason)",
             "Pain baseline → now",
             "Since review",
-            "Actions open",
+            "Open actions",
         ),
         strict=False,
     ):
