@@ -140,18 +140,18 @@ def start(st_: store.Store, day: dt.date, actor: str) -> None:
         if started is not None:
             return
         now = _now()
-        served = kept.kept_in_this_write(cur, day)
-        used = queries.params_of("meeting_agenda", kept=served)
-        params = {"as_of": day, "meeting_id": meeting_id, "patient_ids": None}
+        served = kept.kept_in_this_write(cur, day)  # read the kept flags and summary if valid
+        params = {"as_of": day, "meeting_id": meeting_id, "patient_ids": None, "now": now,
+                  "actor": actor}  # fmt: skip
+        used = queries.params_of("meeting_agenda", kept=served) | {"meeting_id", "now", "actor"}
         cur.execute(
             "INSERT INTO review_items (item_id, meeting_id, patient_id, kind, position, reason, "
             "created_at, created_by, version) "
             "SELECT CAST(uuid() AS VARCHAR), $meeting_id, patient_id, 'agenda', position, "
             "array_to_string(on_agenda_because, ', '), $now, $actor, 1 "
             f"FROM ({queries.sql('meeting_agenda', kept=served)}) a",
-            {**{k: v for k, v in params.items() if k in used}, "meeting_id": meeting_id,
-             "now": now, "actor": actor},
-        )  # fmt: skip
+            {k: v for k, v in params.items() if k in used},
+        )
         cur.execute(
             "UPDATE review_meetings SET started_at = $now, updated_at = $now WHERE meeting_id = $id",
             {"now": now, "id": meeting_id},
