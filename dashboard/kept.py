@@ -1,14 +1,17 @@
-"""Answers the store keeps: the whole caseload's summary, flags and flag lists on one as-of day.
+"""Answers the store keeps: the whole caseload's summary, flags and flag lists on one as-of day,
+and the caseload's patient rows for the periods the caseload page opens on.
 
-The agenda and every caseload view build on these three answers, and computing them reads every
-table of the store (about 0.4 s for 20,000 patients, 2 s for 100,000). So the store keeps them,
-computed inside the transaction of each write that changes what they are computed from: an
-import recomputes them all for the as-of day the dashboard opens on (today, or the day it was
-started with); marking a patient reviewed recomputes that patient's rows; a meeting's other writes
-leave them as they were, as none of them is an input. A page reads a kept answer only when it
-stands exactly for what it asked: the same as-of day, every patient, the store's current data
-version, and the same SQL as this version of the dashboard. Anything else (another as-of day, a
-write that did not keep them, a store kept by an older version) is computed as before.
+The agenda and every caseload view build on these answers, and computing them reads every table
+of the store (about 0.4 s for 20,000 patients, 2 s for 100,000; the caseload page's previous
+period and year of cohorts as much again). So the store keeps them, computed inside the
+transaction of each write that changes what they are computed from: an import recomputes them
+all for the as-of day the dashboard opens on (today, or the day it was started with); marking a
+patient reviewed recomputes that patient's rows; a meeting's other writes leave them as they
+were, as none of them is an input. A page reads a kept answer only when it stands exactly for
+what it asked: the same as-of day (and period), every patient (a caseload filter is applied to
+the kept rows), the store's current data version, and the same SQL as this version of the
+dashboard. Anything else (another as-of day or period, a write that did not keep them, a store
+kept by an older version) is computed as before.
 """
 
 from __future__ import annotations
@@ -26,10 +29,49 @@ import pyarrow as pa
 
 import queries
 
-# In the order they are computed: the flag lists build on the flags.
-KEPT = ("patient_summary", "patient_flags", "patient_flag_lists")
+# In the order they are computed: the flag lists build on the flags, the caseload's patient rows
+# on the summary.
+KEPT = ("patient_summary", "patient_flags", "patient_flag_lists", "caseload_patients")
 AS_OF_ENV = "MDT_AS_OF"  # the day the dashboard opens on, when it was started with --as-of
+# A caseload filter a kept answer's rows are narrowed by when read (the column it filters on):
+# caseload_patients.sql narrows its members by exactly these, row by row.
+FILTERS = {"caseload_patients": {"sites": "site", "clinicians": "primary_clinician_id",
+                                 "conditions": "condition"}}  # fmt: skip
 T = TypeVar("T")
+
+
+def keys(name: str) -> tuple[str, ...]:
+    """The parameters a kept answer is kept for, each in a column _kept_<parameter>."""
+    return ("as_of", "start") if name == "caseload_patients" else ("as_of",)
+
+
+def variants(name: str, day: dt.date) -> list[dict]:
+    """For the as-of day kept: the parameter values each kept answer is kept for. The caseload
+    page opens on its default period, compares it with the previous one, and draws a year of
+    cohorts; everything else is asked for the as-of day."""
+    if name != "caseload_patients":
+        return [{"as_of": day}]
+    from dashboard import caseload  # the page's periods
+
+    shown = caseload.Period(day, caseload.DEFAULT_WEEKS)
+    periods = (shown, shown.previous, caseload.Period(day, 52))
+    return [{"as_of": p.as_of, "start": p.start} for p in periods]
+
+
+def read_sql(name: str, own: bool) -> str:
+    """How a kept answer is read: as an included answer (the rows kept for the parameters of the
+    query that builds on it), or as the answer itself (`own`: also only the patients in
+    $patient_ids when it is a list, in the order the query computes them)."""
+    where = [f"_kept_{k} = ${k}" for k in keys(name)]
+    where += [f"(${p} IS NULL OR list_contains(CAST(${p} AS VARCHAR[]), {column}))"
+              for p, column in FILTERS.get(name, {}).items()]  # fmt: skip
+    if own:
+        where.append(
+            "($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))"
+        )
+    columns = ", ".join(["_kept_row", *(f"_kept_{k}" for k in keys(name))])
+    text = f"SELECT * EXCLUDE ({columns}) FROM {table_name(name)} WHERE {' AND '.join(where)}"
+    return text + (" ORDER BY patient_id, _kept_row" if own else "")
 
 
 def default_as_of() -> dt.date:
@@ -47,12 +89,13 @@ def table_name(name: str) -> str:
 
 @functools.cache
 def code_key() -> str:
-    """Names the SQL the kept answers were computed with: a store kept by another version of
-    the dashboard is not read."""
+    """Names the SQL the kept answers were computed with and the periods they are kept for: a
+    store kept by another version of the dashboard is not read."""
     digest = hashlib.sha256()
-    for name in KEPT:  # how each is computed, and how its kept rows are read
+    for name in KEPT:  # how each is computed, for which parameters, and how it is read
         digest.update(queries.sql(name).encode())
-        digest.update(queries.sql(name, kept=frozenset({name})).encode())
+        digest.update(repr(variants(name, dt.date(2000, 1, 1))).encode())
+        digest.update(read_sql(name, own=False).encode() + read_sql(name, own=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -80,24 +123,34 @@ def _set_meta(cur: duckdb.DuckDBPyConnection, values: Mapping[str, str]) -> None
 
 
 def _compute(
-    cur: duckdb.DuckDBPyConnection, as_of: dt.date, patient_ids: list[str] | None
+    cur: duckdb.DuckDBPyConnection, day: dt.date, patient_ids: list[str] | None
 ) -> dict[str, pa.Table]:
+    """Every kept answer for the as-of day kept: its rows for each of its variants, numbered."""
+    computed: dict[tuple, pa.Table] = {}  # (name, its key values) -> answer, for those built on it
     answers: dict[str, pa.Table] = {}
     for name in KEPT:
-        given = {o: answers[o] for o in queries.includes(name) if o in answers}
-        params = {"as_of": as_of, "patient_ids": patient_ids}
-        answers[name] = queries.run_arrow(
-            cur,
-            name,
-            given=given,
-            **{k: v for k, v in params.items() if k in queries.params_of(name)},
-        )
+        parts = []
+        for variant in variants(name, day):
+            params = {p: variant.get(p) for p in queries.params_of(name)}  # no filter: all
+            params["patient_ids"] = patient_ids
+            given = {}
+            for other in queries.includes(name):
+                key = (other, tuple(params[k] for k in keys(other)))
+                if key in computed:
+                    given[other] = computed[key]
+            table = queries.run_arrow(cur, name, given=given, **params)
+            computed[(name, tuple(variant[k] for k in keys(name)))] = table
+            parts.append(_numbered(name, table, variant))
+        answers[name] = pa.concat_tables(parts)
     return answers
 
 
-def _numbered(table: pa.Table) -> pa.Table:
-    """The answer with each row's place in it (_kept_row): a patient's rows are read back in the
-    order the query gave them."""
+def _numbered(name: str, table: pa.Table, variant: Mapping) -> pa.Table:
+    """The answer with the parameters it was computed for (_kept_as_of ...) and each row's place
+    in it (_kept_row): a patient's rows are read back in the order the query gave them."""
+    for k in keys(name):
+        table = table.append_column(f"_kept_{k}", pa.array([variant[k]] * table.num_rows,
+                                                            pa.date32()))  # fmt: skip
     return table.append_column("_kept_row", pa.array(range(table.num_rows), pa.int64()))
 
 
@@ -117,7 +170,7 @@ def refresh(
         day = as_of or default_as_of()
         answers = _compute(cur, day, None)
         for name, table in answers.items():
-            cur.register("_kept_answer", _numbered(table))
+            cur.register("_kept_answer", table)
             cur.execute(f"CREATE OR REPLACE TABLE {table_name(name)} AS SELECT * FROM _kept_answer")
             cur.unregister("_kept_answer")
         _set_meta(cur, {"kept_as_of": day.isoformat(), "kept_version": version,
@@ -131,7 +184,7 @@ def refresh(
         cur.execute(
             f"DELETE FROM {table_name(name)} WHERE list_contains($ids, patient_id)", {"ids": ids}
         )
-        cur.register("_kept_answer", _numbered(table))
+        cur.register("_kept_answer", table)
         cur.execute(f"INSERT INTO {table_name(name)} BY NAME SELECT * FROM _kept_answer")
         cur.unregister("_kept_answer")
     _set_meta(cur, {"kept_version": version})
@@ -146,31 +199,42 @@ def carry(cur: duckdb.DuckDBPyConnection) -> None:
         _set_meta(cur, {"kept_version": version})
 
 
+def _asks_for_kept(name: str, params: Mapping, own: bool) -> bool:
+    """Whether `params` ask `name` for rows it keeps (leaving aside the day): every patient, or
+    (`own`, the answer itself) a list of them; no parameter set but its keys and filters."""
+    free = {*keys(name), *FILTERS.get(name, {})}
+    for p in queries.params_of(name):
+        if p == "patient_ids" and own and isinstance(params.get(p), list | tuple):
+            continue
+        if p not in free and params.get(p) is not None:
+            return False
+    return all(isinstance(params.get(k), dt.date) for k in keys(name))
+
+
+def _kept_for(name: str, params: Mapping, day: dt.date) -> bool:
+    return {k: params[k] for k in keys(name)} in variants(name, day)
+
+
 def from_kept(
     cur: duckdb.DuckDBPyConnection, name: str, params: Mapping, run: Callable[..., T]
 ) -> T | None:
     """`run(cur, name, kept=..., **params)` (queries.run or run_arrow) reading the answers
     `name` builds on from the store's kept tables, when the store keeps them for `params`: the
-    same as-of day, every patient (patient_ids NULL), the current data version and this
-    version's SQL; or, for a kept answer itself asked for a list of patients (the patient page),
-    its rows for them. None when it does not: the caller computes them. The check and the query
-    run in one read transaction, so they see the kept tables and the meta that vouches for them
-    at the same moment."""
-    as_of = params.get("as_of")
-    if not isinstance(as_of, dt.date):
+    as-of day (and period) kept, every patient (patient_ids NULL; a caseload filter is applied
+    to the kept rows), the current data version and this version's SQL; or, for a kept answer
+    itself, its rows (for the patients in a list: the patient page's one). None when it does
+    not: the caller computes them. The check and the query run in one read transaction, so they
+    see the kept tables and the meta that vouches for them at the same moment."""
+    served = frozenset({name}) if name in KEPT else frozenset(queries.includes(name))
+    if not served or not served <= set(KEPT):
         return None
-    if name in KEPT:  # its own rows for a list of patients (the patient page's one)
-        if not isinstance(params.get("patient_ids"), list | tuple):
-            return None
-        served = frozenset({name})
-    else:  # built on the whole caseload's kept answers
-        served = frozenset(queries.includes(name))
-        if not served or not served <= set(KEPT) or params.get("patient_ids") is not None:
-            return None
+    if not all(_asks_for_kept(s, params, own=s == name) for s in served):
+        return None
     cur.begin()
     try:
         meta = _meta(cur)
-        if meta.get("kept_as_of") != as_of.isoformat() or not _valid(meta, meta["data_version"]):
+        day = day_kept(meta)
+        if day is None or not all(_kept_for(s, params, day) for s in served):
             return None
         return run(cur, name, kept=served, **params)
     finally:

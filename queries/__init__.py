@@ -33,15 +33,11 @@ def sql(name: str, given: frozenset[str] = frozenset(), kept: frozenset[str] = f
     given_name(other): its answer, computed once and reused by every query that builds on it.
     One named in `kept` is read from the store's table kept_<other> (dashboard/kept.py): its
     answer, kept by the store for these parameters. When `name` itself is in `kept`, the text
-    reads its kept rows for the patients in $patient_ids, in the order it computes them."""
+    reads its kept rows (for the patients in $patient_ids when a list), in its order."""
     if not _NAME.match(name):
         raise ValueError(f"not a query name: {name!r}")
-    if name in kept:  # the answer itself, kept: its rows for the patients asked, in its order
-        return (
-            f"SELECT * EXCLUDE (_kept_row) FROM kept_{name} "
-            "WHERE list_contains(CAST($patient_ids AS VARCHAR[]), patient_id) "
-            "ORDER BY patient_id, _kept_row"
-        )
+    if name in kept:  # the answer itself, kept
+        return _kept().read_sql(name, own=True)
     text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
 
     def include(m: re.Match) -> str:
@@ -49,7 +45,7 @@ def sql(name: str, given: frozenset[str] = frozenset(), kept: frozenset[str] = f
         if other in given:
             return f"(SELECT * FROM {given_name(other)})"
         if other in kept:
-            return f"(SELECT * EXCLUDE (_kept_row) FROM kept_{other})"
+            return f"({_kept().read_sql(other, own=False)})"
         return f"(\n{sql(other)}\n)"
 
     return _INCLUDE.sub(include, text)

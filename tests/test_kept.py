@@ -8,19 +8,30 @@ import datetime as dt
 import pandas as pd
 
 import queries
-from dashboard import importer, kept, meeting, store
+from dashboard import caseload, importer, kept, meeting, store
 from tests.conftest import AS_OF, snapshot, write_csv
 
-KPIS = dict(start=AS_OF - dt.timedelta(days=83), patient_ids=None, sites=None, clinicians=None,
-            conditions=None)  # fmt: skip
+def _kept_rows(cur, name: str, variant: dict | None = None) -> pd.DataFrame:
+    """The rows kept for `name`, for one of its variants (default: the as-of day's)."""
+    variant = variant or {"as_of": kept.kept_as_of(cur)}
+    columns = ", ".join(["_kept_row", *(f"_kept_{k}" for k in kept.keys(name))])
+    where = " AND ".join(f"_kept_{k} = ${k}" for k in kept.keys(name))
+    return cur.execute(
+        f"SELECT * EXCLUDE ({columns}) FROM {kept.table_name(name)} WHERE {where}", variant
+    ).df()
 
 
-def _kept_rows(cur, name: str) -> pd.DataFrame:
-    return cur.execute(f"SELECT * EXCLUDE (_kept_row) FROM {kept.table_name(name)}").df()
+def _computed(cur, name: str, variant: dict) -> pd.DataFrame:
+    params = {p: variant.get(p) for p in queries.params_of(name)}  # the rest: NULL, all
+    return queries.run(cur, name, **params)
 
 
-def _computed(cur, name: str, day: dt.date = AS_OF) -> pd.DataFrame:
-    return queries.run(cur, name, as_of=day, patient_ids=None)
+def _assert_all_kept_true(cur, day: dt.date) -> None:
+    """Every kept answer, for every variant kept, is the answer computed whole."""
+    assert kept.kept_as_of(cur) == day
+    for name in kept.KEPT:
+        for variant in kept.variants(name, day):
+            _same_rows(_kept_rows(cur, name, variant), _computed(cur, name, variant))
 
 
 def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -38,9 +49,7 @@ def _agenda(cur, day: dt.date = AS_OF) -> tuple[pd.DataFrame | None, pd.DataFram
 
 
 def _assert_kept_true(cur) -> None:
-    assert kept.kept_as_of(cur) == AS_OF
-    for name in kept.KEPT:
-        _same_rows(_kept_rows(cur, name), _computed(cur, name))
+    _assert_all_kept_true(cur, AS_OF)
     on_kept, whole = _agenda(cur)
     assert on_kept is not None
     pd.testing.assert_frame_equal(on_kept, whole)
@@ -56,15 +65,38 @@ def test_the_answers_kept_on_import_are_the_answers_computed_whole(sample_db):
         _assert_kept_true(cur)
         on_kept, whole = _agenda(cur)
         assert list(on_kept["patient_id"][:3]) == list(whole["patient_id"][:3])
-        kpis = dict(as_of=AS_OF, **KPIS)
-        patients = {k: v for k, v in kpis.items() if k in queries.params_of("caseload_patients")}
-        given = {"caseload_patients": kept.from_kept(cur, "caseload_patients", patients,
-                                                     queries.run_arrow)}  # fmt: skip
-        assert given["caseload_patients"] is not None
-        pd.testing.assert_frame_equal(
-            queries.run(cur, "caseload_kpis", given=given, **kpis),
-            queries.run(cur, "caseload_kpis", **kpis),
-        )
+    finally:
+        st.close()
+
+
+def test_the_caseload_page_on_the_kept_rows_shows_what_it_computes(sample_db):
+    """Its default period, the previous one its KPIs compare with, and the year of cohorts are
+    read from the kept rows, whole or narrowed by a filter; another period is computed."""
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        shown = caseload.Period(AS_OF, caseload.DEFAULT_WEEKS)
+        site = _kept_rows(cur, "caseload_patients", {"as_of": AS_OF, "start": shown.start})
+        site = site["site"].iloc[0]
+        calls = []
+        for filters in (caseload.Filters(), caseload.Filters(sites=(site,)),
+                        caseload.Filters(clinicians=("C01", "C02"), conditions=("CRPS",))):  # fmt: skip
+            for period in (shown, shown.previous, caseload.Period(AS_OF, 52)):
+                params = caseload._params(period, filters)
+                calls += [(name, params) for name in ("caseload_patients", "caseload_kpis",
+                                                      "caseload_factors", "caseload_cohorts")]  # fmt: skip
+                calls.append(("caseload_breakdown", dict(params, by="site")))
+        for name, params in calls:
+            on_kept = kept.from_kept(cur, name, params, queries.run)
+            assert on_kept is not None, (name, params)
+            pd.testing.assert_frame_equal(on_kept, queries.run(cur, name, **params))
+        narrowed = kept.from_kept(cur, "caseload_patients", caseload._params(
+            shown, caseload.Filters(sites=(site,))), queries.run)  # fmt: skip
+        assert 0 < len(narrowed) < 48 and set(narrowed["site"]) == {site}
+        other = caseload._params(caseload.Period(AS_OF, 26), caseload.Filters())
+        assert kept.from_kept(cur, "caseload_kpis", other, queries.run) is None
+        assert kept.from_kept(cur, "caseload_patients", dict(other, patient_ids=["P0001"]),
+                              queries.run) is None  # fmt: skip
     finally:
         st.close()
 
@@ -76,7 +108,7 @@ def test_a_patients_summary_and_flags_read_from_the_kept_answers_are_the_ones_co
     try:
         cur = st.cursor()
         seen_flags = 0
-        for pid in _computed(cur, "patient_summary")["patient_id"]:
+        for pid in _computed(cur, "patient_summary", {"as_of": AS_OF})["patient_id"]:
             for name in ("patient_summary", "patient_flags"):
                 params = dict(as_of=AS_OF, patient_ids=[pid])
                 on_kept = kept.from_kept(cur, name, params, queries.run)
@@ -191,8 +223,6 @@ def test_an_import_keeps_the_answers_for_the_day_the_dashboard_opens_on(
     try:
         assert importer.import_into(st, tmp_path / "one").applied
         cur = st.cursor()
-        assert kept.kept_as_of(cur) == day
-        for name in kept.KEPT:
-            _same_rows(_kept_rows(cur, name), _computed(cur, name, day))
+        _assert_all_kept_true(cur, day)
     finally:
         st.close()
