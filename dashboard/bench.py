@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import queries
-from dashboard import demo_data, importer, kept, server, store
+from dashboard import caseload, demo_data, importer, kept, server, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,10 +47,10 @@ PAGES = {
         "meeting_agenda", "patient_summary", "patient_brief", "review_actions", "meeting_items",
         "instrument_reference", "patient_pain_daily", "patient_timeline_markers",
     ),
-    "caseload": (
-        "caseload_options", "caseload_kpis", "caseload_patients", "caseload_breakdown",
-        "caseload_cohorts", "caseload_over_time", "caseload_factors", "caseload_flags",
-        "caseload_barriers", "instrument_reference",
+    "caseload": (  # each with the period pages/caseload.py asks it for: _caseload_calls
+        "caseload_options", "caseload_kpis", "caseload_kpis", "caseload_patients",
+        "instrument_reference", "caseload_breakdown", "caseload_cohorts", "caseload_over_time",
+        "caseload_factors", "caseload_flags", "caseload_barriers",
     ),
     "data": (
         "table_row_counts", "import_batches_recent", "patients_without_recent_data", "flag_rule",
@@ -123,8 +123,28 @@ def _params(as_of: dt.date, patient_id: str) -> dict:
     }  # fmt: skip
 
 
-def _page_calls(names: tuple[str, ...], params: dict, patient_id: str) -> list[tuple[str, dict]]:
-    calls = []
+def _caseload_calls(as_of: dt.date) -> list[tuple[str, dict]]:
+    """The caseload page's queries on its default view, as pages/caseload.py asks them: the
+    KPIs for the period and the previous one, a year of cohorts, the rest for the period."""
+    period, filters = caseload.Period(as_of, caseload.DEFAULT_WEEKS), caseload.Filters()
+    shown, previous = caseload._params(period, filters), caseload._params(period.previous, filters)
+    year = caseload._params(caseload.Period(as_of, 52), filters)
+    on_day = {"as_of": as_of, **filters.params()}
+    calls = [
+        ("caseload_options", {}), ("caseload_kpis", shown), ("caseload_kpis", previous),
+        ("caseload_patients", shown), ("instrument_reference", {"code": "NRS"}),
+        ("caseload_breakdown", dict(shown, by="clinician")), ("caseload_cohorts", year),
+        ("caseload_over_time", on_day), ("caseload_factors", shown),
+        ("caseload_flags", dict(on_day, patient_ids=None)), ("caseload_barriers", on_day),
+    ]  # fmt: skip
+    assert tuple(name for name, _ in calls) == PAGES["caseload"]
+    return calls
+
+
+def _page_calls(page: str, params: dict, patient_id: str) -> list[tuple[str, dict]]:
+    if page == "caseload":
+        return _caseload_calls(params["as_of"])
+    names, calls = PAGES[page], []
     for name in names:
         given = {k: params[k] for k in queries.params_of(name)}
         if (
@@ -146,7 +166,7 @@ def _run_page(st_: store.Store, page: str, params: dict, patient_id: str) -> flo
     """Every query of a page, as the dashboard runs them: an answer that several queries build
     on (the caseload's summary and flags) is computed once for the page; the patient page's
     queries run two at a time, each on its own cursor (components.Prefetch)."""
-    calls = _page_calls(PAGES[page], params, patient_id)
+    calls = _page_calls(page, params, patient_id)
     started = time.perf_counter()
     if page in PREFETCHED_PAGES:
 

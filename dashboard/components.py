@@ -103,7 +103,7 @@ def _cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFram
     cur = open_store(db).cursor()
     try:
         if name in queries.included_anywhere():  # the answer others build on, computed once
-            return cur.from_arrow(_included(db, data_version, name, params)).df()
+            return queries.frame(cur, _included(db, data_version, name, params))
         answer = kept.from_kept(cur, name, dict(params), queries.run)
         if answer is not None:
             return answer

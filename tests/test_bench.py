@@ -35,7 +35,7 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
         assert browser[figure] > 0, figure
     assert browser["server_peak_rss_mb"] > 50
     table = (out / "bench.md").read_text()
-    assert "| caseload | 10 |" in table and "the pandas approach" in table
+    assert "| caseload | 11 |" in table and "the pandas approach" in table
     assert "Patient page in a real browser (Chromium, `streamlit run`)" in table
     assert "Wrote" in capsys.readouterr().out
     # A second run reuses the store and says so.

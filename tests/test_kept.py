@@ -11,6 +11,7 @@ import queries
 from dashboard import caseload, importer, kept, meeting, store
 from tests.conftest import AS_OF, snapshot, write_csv
 
+
 def _kept_rows(cur, name: str, variant: dict | None = None) -> pd.DataFrame:
     """The rows kept for `name`, for one of its variants (default: the as-of day's)."""
     variant = variant or {"as_of": kept.kept_as_of(cur)}

@@ -257,3 +257,32 @@ def test_patient_picked_places_the_patient_in_their_clinicians_caseload(sample_d
         assert row.previous_id == (caseload[i - 1] if i else None)
         assert row.next_id == (caseload[i + 1] if i + 1 < len(caseload) else None)
     assert run(sample_db, "patient_picked", as_of=AS_OF, patient_id="P9999").empty
+
+
+def test_an_answer_as_a_frame_has_the_values_and_types_duckdb_gives(sample_db):
+    """queries.frame makes text columns from Arrow (faster): the same frame as DuckDB's .df(),
+    text, NULLs, a column of only NULLs, numbers, dates and lists alike."""
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        mixed = cur.sql(
+            "SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE 'v' || i END AS text, "
+            "CAST(NULL AS VARCHAR) AS none, DATE '2026-11-20' + CAST(i AS INTEGER) AS day, i / 7 AS ratio, "
+            "[i, i + 1] AS pair, CAST(i AS DECIMAL(18, 0)) AS whole, i > 2 AS big, "
+            "'€ ' || i AS unicode FROM range(5) t(i)"
+        ).to_arrow_table()
+        answers = [
+            mixed,
+            mixed.slice(0, 0),
+            queries.run_arrow(cur, "patient_flags", as_of=AS_OF, patient_ids=None),
+            queries.run_arrow(cur, "meeting_agenda", as_of=AS_OF, meeting_id="m", patient_ids=None),
+        ]
+        for table in answers:
+            made = queries.frame(cur, table)
+            pd.testing.assert_frame_equal(made, cur.from_arrow(table).df())
+            assert list(made.columns) == table.column_names
+        assert list(queries.frame(cur, mixed)["text"].fillna("NULL")) == [
+            "NULL", "v1", "v2", "NULL", "v4"
+        ]  # fmt: skip
+    finally:
+        st.close()
