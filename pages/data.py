@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, importer, kept, privacy, schema, uploads
+from dashboard import caseload, components, importer, kept, privacy, schema, uploads
 
 frame = components.current_frame()
 
@@ -26,9 +26,10 @@ cols[3].metric("Data version", f"{int(freshness.data_version)}")
 kept_day = kept.day_kept(freshness)
 if kept_day is not None:
     st.caption(
-        f"The agenda and the caseload read the caseload's summary and flags kept for "
-        f"{kept_day:%d %b %Y} (recomputed by every import); for any other as-of date they "
-        "compute them when asked."
+        f"The agenda and the caseload read answers kept for {kept_day:%d %b %Y}: the caseload's "
+        f"summary and flags, and its patients for the caseload's {caseload.DEFAULT_WEEKS}-week "
+        "period, the period before it and the year (recomputed by every import). For any other "
+        "as-of date or period they compute them when asked."
     )
 else:
     st.caption(

@@ -105,14 +105,19 @@ def run(
     `given`: answers already computed for queries this one builds on (with the same parameters),
     read instead of computed again. `kept`: those of them the store keeps for these parameters
     (kept.from_kept() says which), read from its kept_ tables."""
-    return frame(cur, run_arrow(cur, name, given=given, kept=kept, **params))
+    if "patient_ids" in params and params["patient_ids"] is None:  # a row per patient, maybe
+        return frame(cur, run_arrow(cur, name, given=given, kept=kept, **params))
+    return _execute(cur, name, given, params, kept).df()  # a few rows: .df() straight is quicker
 
 
-def frame(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> pd.DataFrame:
-    """An answer as a DataFrame, with the column types DuckDB's .df() gives, its text columns
-    made from Arrow: .df() makes a Python string of every cell first, five times slower (the
-    caseload's 19,000 patient rows of a network: 28 ms against 5). A column with no text in it
-    (every value NULL) stays as .df() makes it: object, where Arrow would say str."""
+def frame(cur: duckdb.DuckDBPyConnection, table: pa.Table, arrow_from: int = 1000) -> pd.DataFrame:
+    """An answer as a DataFrame, with the column types DuckDB's .df() gives. From `arrow_from`
+    rows its text columns are made from Arrow: .df() makes a Python string of every cell first,
+    five times slower (the caseload's 19,000 patient rows of a network: 28 ms against 5), while
+    for a few rows the two steps cost more than they save. A column with no text in it (every
+    value NULL) stays as .df() makes it: object, where Arrow would say str."""
+    if table.num_rows < arrow_from:
+        return cur.from_arrow(table).df()
     names = table.column_names
     text = [
         i

@@ -61,8 +61,10 @@ def test_data_page_counts_batches_and_stale_patients(app, sample_db):
     assert shown["Data version"] == str(store.open_store(sample_db).data_version())
     kept_caption = [c.value for c in app.caption if "kept for" in c.value]
     assert kept_caption == [
-        "The agenda and the caseload read the caseload's summary and flags kept for 20 Nov 2026 "
-        "(recomputed by every import); for any other as-of date they compute them when asked."
+        "The agenda and the caseload read answers kept for 20 Nov 2026: the caseload's summary "
+        "and flags, and its patients for the caseload's 12-week period, the period before it and "
+        "the year (recomputed by every import). For any other as-of date or period they compute "
+        "them when asked."
     ]
     tables = table_with(app, "group")
     counts = tables.set_index("table").rows
