@@ -537,8 +537,9 @@ def markdown(f: dict) -> str:
     lines += [
         "",
         f"- Floor (one GROUP BY over pain ratings): {f['floor_ms']} ms",
-        f"- Kept answers (the caseload's summary, flags and flag lists for the as-of day, "
-        f"recomputed by every import): {f['kept_refresh_ms']} ms",
+        f"- Kept answers (the caseload's summary, flags and flag lists for the as-of day, and its "
+        f"patients for the caseload page's periods; recomputed by every import): "
+        f"{f['kept_refresh_ms']} ms",
         f"- Agenda + caseload KPIs in a fresh process: ours {o['ms']} ms at {o['peak_rss_mb']} MB "
         f"peak RSS ({n['ms']} ms at {n['peak_rss_mb']} MB for a day not kept); the pandas approach "
         f"{p['ms']} ms at {p['peak_rss_mb']} MB ({p['ms'] / max(o['ms'], 0.1):.1f}x the time, "
