@@ -126,9 +126,8 @@ def _params(as_of: dt.date, patient_id: str) -> dict:
 def _caseload_calls(as_of: dt.date) -> list[tuple[str, dict]]:
     """The caseload page's queries on its default view, as pages/caseload.py asks them: the
     KPIs for the period and the previous one, a year of cohorts, the rest for the period."""
-    period, filters = caseload.Period(as_of, caseload.DEFAULT_WEEKS), caseload.Filters()
-    shown, previous = caseload._params(period, filters), caseload._params(period.previous, filters)
-    year = caseload._params(caseload.Period(as_of, 52), filters)
+    filters = caseload.Filters()
+    shown, previous, year = (caseload._params(p, filters) for p in caseload.default_periods(as_of))
     on_day = {"as_of": as_of, **filters.params()}
     calls = [
         ("caseload_options", {}), ("caseload_kpis", shown), ("caseload_kpis", previous),

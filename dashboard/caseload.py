@@ -91,10 +91,21 @@ def factors(run: Run, period: Period, filters: Filters) -> pd.DataFrame:
     return run("caseload_factors", **_params(period, filters))
 
 
+def cohort_year(as_of: dt.date) -> Period:
+    """The year of monthly cohorts to the as-of date."""
+    return Period(as_of, 52)
+
+
+def default_periods(as_of: dt.date) -> tuple[Period, Period, Period]:
+    """The periods the page asks for when it opens: the default one, the one before it (the
+    KPIs' comparison) and the year of cohorts."""
+    shown = Period(as_of, DEFAULT_WEEKS)
+    return shown, shown.previous, cohort_year(as_of)
+
+
 def cohorts(run: Run, as_of: dt.date, filters: Filters) -> pd.DataFrame:
     """A year of monthly cohorts to the as-of date."""
-    year = Period(as_of, 52)
-    return run("caseload_cohorts", **_params(year, filters))
+    return run("caseload_cohorts", **_params(cohort_year(as_of), filters))
 
 
 # (key, label, numerator column, n column, what n counts, help); None numerator = a count

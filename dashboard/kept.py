@@ -53,9 +53,7 @@ def variants(name: str, day: dt.date) -> list[dict]:
         return [{"as_of": day}]
     from dashboard import caseload  # the page's periods
 
-    shown = caseload.Period(day, caseload.DEFAULT_WEEKS)
-    periods = (shown, shown.previous, caseload.Period(day, 52))
-    return [{"as_of": p.as_of, "start": p.start} for p in periods]
+    return [{"as_of": p.as_of, "start": p.start} for p in caseload.default_periods(day)]
 
 
 def read_sql(name: str, own: bool) -> str:
