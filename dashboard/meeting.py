@@ -29,6 +29,7 @@ AGENDA_FORMATS = ("md", "json", "pdf")
 MINUTES_FORMATS = ("md", "pdf")
 MAX_TEXT = 2000
 DEFAULT_MINUTES_PER_PATIENT = 4
+AGENDA_PAGE = 40  # agenda rows the page draws at a time: a network-wide agenda runs to thousands
 
 
 class MeetingError(Exception):
@@ -42,10 +43,32 @@ def meeting_id_for(day: dt.date) -> str:
 
 def agenda(cur: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
     """The day's agenda in order (queries/meeting_agenda.sql): the whole caseload in one pass,
-    on the flags and summary the store keeps when it keeps them for the day (kept.py)."""
+    on the flags and summary the store keeps when it keeps them for the day (kept.py). Each row
+    counts its flags; flag_lists() has the flags themselves."""
     params = {"as_of": day, "meeting_id": meeting_id_for(day), "patient_ids": None}
     answer = kept.from_kept(cur, "meeting_agenda", params, queries.run)
     return answer if answer is not None else queries.run(cur, "meeting_agenda", **params)
+
+
+def flag_lists(
+    cur: duckdb.DuckDBPyConnection, day: dt.date, patient_ids: list[str] | None
+) -> dict[str, list[dict]]:
+    """The flags on `day` of the patients in `patient_ids` (None: everyone), each patient's most
+    urgent first (queries/patient_flag_lists.sql, the kept rows when the store keeps the day). A
+    patient with no flag is not in it."""
+    params = {"as_of": day, "patient_ids": patient_ids}
+    answer = kept.from_kept(cur, "patient_flag_lists", params, queries.run)
+    if answer is None:
+        answer = queries.run(cur, "patient_flag_lists", **params)
+    return flags_by_patient(answer)
+
+
+def flags_by_patient(flag_lists: pd.DataFrame) -> dict[str, list[dict]]:
+    """Rows of patient_flag_lists.sql as each patient's flags (its flag_list is JSON text)."""
+    return {
+        pid: json.loads(text)
+        for pid, text in zip(flag_lists["patient_id"], flag_lists["flag_list"], strict=True)
+    }
 
 
 @contextlib.contextmanager
@@ -363,20 +386,14 @@ def _who(row, privacy_mode: bool) -> str:
     return privacy.patient_display(row["name"], row["patient_id"], privacy_mode)
 
 
-def flags_of(row) -> list[dict]:
-    """An agenda row's flags (its flag_list, JSON text), most urgent first."""
-    value = row["flag_list"] if isinstance(row, dict | pd.Series) else row.flag_list
-    return json.loads(value)
-
-
-def _agenda_entry(row: dict, privacy_mode: bool) -> dict:
+def _agenda_entry(row: dict, flags: list[dict], privacy_mode: bool) -> dict:
     entry = {
         "position": int(row["position"]),
         "patient_id": row["patient_id"],
         "patient": _who(row, privacy_mode),
         "clinician": row["primary_clinician"],
         "on_agenda_because": list(row["on_agenda_because"]),
-        "flags": [report.flag_record(f, privacy_mode) for f in flags_of(row)],
+        "flags": [report.flag_record(f, privacy_mode) for f in flags],
         "urgent_flags": int(row["urgent_flags"]),
         "review_flags": int(row["review_flags"]),
         "last_review": report._plain(row["last_review"]),
@@ -408,6 +425,7 @@ def agenda_document(st_: store.Store, day: dt.date, privacy_mode: bool) -> Docum
     cur = st_.cursor()
     try:
         rows = agenda(cur, day).to_dict("records")
+        flags = flag_lists(cur, day, None)
     finally:
         cur.close()
     version, synthetic = _context(st_)
@@ -417,7 +435,11 @@ def agenda_document(st_: store.Store, day: dt.date, privacy_mode: bool) -> Docum
         privacy_mode,
         version,
         synthetic,
-        {"patients": [_agenda_entry(r, privacy_mode) for r in rows]},
+        {
+            "patients": [
+                _agenda_entry(r, flags.get(r["patient_id"], []), privacy_mode) for r in rows
+            ]
+        },
     )
 
 
@@ -430,15 +452,18 @@ def minutes_document(st_: store.Store, day: dt.date, privacy_mode: bool) -> Docu
         rows = agenda(cur, day)
         items = queries.run(cur, "meeting_items", meeting_id=meeting_id)
         meeting = queries.run(cur, "review_meeting", meeting_id=meeting_id)
+        touched = set(items["patient_id"]) | set(
+            rows.loc[rows["seconds_discussed"] > 0, "patient_id"]
+        )
+        flags = flag_lists(cur, day, sorted(touched))
     finally:
         cur.close()
-    touched = set(items["patient_id"]) | set(rows.loc[rows["seconds_discussed"] > 0, "patient_id"])
     patients = []
     for r in rows[rows["patient_id"].isin(touched)].to_dict("records"):
         own = items[items["patient_id"] == r["patient_id"]]
         notes = own.loc[own["kind"] == "note", "note"].tolist()
         actions = own[own["kind"] == "action"]
-        entry = _agenda_entry(r, privacy_mode)
+        entry = _agenda_entry(r, flags.get(r["patient_id"], []), privacy_mode)
         entry |= {
             "minutes_discussed": round(float(r["seconds_discussed"]) / 60, 1),
             "notes": [] if privacy_mode else notes,

@@ -136,6 +136,7 @@ if requested:
     summary = q("patient_summary", as_of=as_of, patient_ids=[pid]).iloc[0]
     brief = q("patient_brief", patient_id=pid, as_of=as_of).iloc[0]
     actions = q("review_actions", as_of=as_of, patient_ids=[pid])
+    flags = meeting.flags_by_patient(q("patient_flag_lists", as_of=as_of, patient_ids=[pid]))
     items = q("meeting_items", meeting_id=meeting_id)
     notes = items[(items.patient_id == pid) & (items.kind == "note")]
     care_start = summary.start_date.date()
@@ -219,9 +220,7 @@ if requested:
             )
         with right:
             st.subheader("Flags")
-            components.flag_callouts(
-                components.flags_frame(meeting.flags_of(row)), frame.privacy_mode
-            )
+            components.flag_callouts(components.flags_frame(flags.get(pid, [])), frame.privacy_mode)
             st.subheader("Goals and milestones")
             st.markdown(
                 f"- {brief.milestones_achieved} of {brief.milestones} milestones achieved"
@@ -420,8 +419,11 @@ with st.container(key="agenda_header"):
         strict=False,
     ):
         column.markdown(f"**{label}**")
-AGENDA_PAGE = 40  # rows drawn at a time: a network-wide agenda can run to hundreds
-shown = st.session_state.setdefault("agenda_rows_shown", AGENDA_PAGE)
+shown = st.session_state.setdefault("agenda_rows_shown", meeting.AGENDA_PAGE)
+# The flags of the rows drawn only: the agenda itself counts them.
+flags = meeting.flags_by_patient(
+    q("patient_flag_lists", as_of=as_of, patient_ids=agenda.patient_id.head(shown).tolist())
+)
 for r in agenda.head(shown).itertuples():
     with st.container(border=True, key=f"agenda_row_{r.patient_id}"):
         c = st.columns(widths, vertical_alignment="center")
@@ -433,7 +435,7 @@ for r in agenda.head(shown).itertuples():
         )
         c[1].markdown(r.primary_clinician or "–")
         with c[2]:
-            components.flag_chips(meeting.flags_of(r), frame.privacy_mode)
+            components.flag_chips(flags.get(r.patient_id, []), frame.privacy_mode)
             if r.review_due or r.added_by_hand:
                 st.caption(", ".join(x for x in r.on_agenda_because if "flag" not in x))
         c[3].markdown(meeting.pain_text(r.baseline_nrs, r.current_nrs))
@@ -451,9 +453,9 @@ for r in agenda.head(shown).itertuples():
         )
 if len(agenda) > shown:
     st.button(
-        f"Show {min(AGENDA_PAGE, len(agenda) - shown)} more ({len(agenda) - shown} not shown)",
+        f"Show {min(meeting.AGENDA_PAGE, len(agenda) - shown)} more ({len(agenda) - shown} not shown)",
         icon=":material/expand_more:",
-        on_click=lambda: st.session_state.update(agenda_rows_shown=shown + AGENDA_PAGE),
+        on_click=lambda: st.session_state.update(agenda_rows_shown=shown + meeting.AGENDA_PAGE),
     )
 
 st.subheader("Before and after")

@@ -7,13 +7,17 @@
 -- against the review interval (most overdue first), then id. Once the meeting has started its
 -- order is fixed (the 'agenda' rows written at the start), so marking a patient reviewed or a new
 -- import never reshuffles the room's list; patients who join later follow in the same order.
--- Each row: who, the flags (list of structs, most urgent first), pain now vs baseline, review
--- timing, why on the agenda, open and overdue actions from every meeting to date, and what this
--- meeting did (reviewed, minutes spent).
+-- Each row: who, how many flags of each level, pain now vs baseline, review timing, why on the
+-- agenda, open and overdue actions from every meeting to date, and what this meeting did
+-- (reviewed, minutes spent). The flags themselves are patient_flag_lists.sql's, asked for the
+-- patients a page shows or a document lists: a network's agenda runs to thousands of rows, and
+-- their flag lists were half of its cost.
 -- params: $as_of, $meeting_id, $patient_ids (NULL: the whole caseload; passed to the flag lists
 -- and the summary this builds on)
 WITH
-flag_lists AS (SELECT * FROM {{ patient_flag_lists }} fl),
+flag_lists AS (
+    SELECT patient_id, urgent_flags, review_flags, info_flags FROM {{ patient_flag_lists }} fl
+),
 summary AS (SELECT * FROM {{ patient_summary }} ps),
 this_meeting AS (
     SELECT patient_id,
@@ -61,7 +65,6 @@ candidates AS (
         coalesce(f.urgent_flags, 0) AS urgent_flags,
         coalesce(f.review_flags, 0) AS review_flags,
         coalesce(f.info_flags, 0) AS info_flags,
-        coalesce(f.flag_list, '[]') AS flag_list,
         coalesce(t.added_by_hand, false) AS added_by_hand,
         t.added_reason,
         t.fixed_position,

@@ -108,7 +108,15 @@ def test_agenda_order_urgent_then_review_flags_then_days_overdue(crafted):
     assert (c["review_flags"], c["days_since_review"], c["days_overdue"]) == (1, 38, 10)
     assert list(c["on_agenda_because"]) == ["1 review flag", "review due"]
     assert (e["days_overdue"], list(e["on_agenda_because"])) == (0, ["review due"])
-    assert [f["flag"] for f in meeting.flags_of(a)] == ["safety"]
+    cur = crafted.cursor()
+    try:
+        flags = meeting.flag_lists(cur, AS_OF, ["A", "B", "E"])
+    finally:
+        cur.close()
+    assert [f["flag"] for f in flags["A"]] == ["safety"]
+    assert [f["flag"] for f in flags["B"]] == ["catastrophizing", "low_self_efficacy"]
+    assert "E" not in flags  # no flags: counted 0 on the agenda, nothing to list
+    assert "flag_list" not in a  # the agenda counts flags; the rows shown ask for their lists
 
 
 def test_added_by_hand_joins_in_order_and_only_once(crafted):

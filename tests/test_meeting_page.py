@@ -5,10 +5,12 @@ that survive a new session and a reopened store; two sessions writing at once.""
 from __future__ import annotations
 
 import gc
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import queries
 from dashboard import components, store
 from tests.conftest import AS_OF, ROOT
 
@@ -192,3 +194,36 @@ def test_a_patient_is_added_by_hand_from_the_list_or_on_a_network_by_search(
     assert not at.exception
     assert f"{pid} added to the agenda." in page_text(at)
     assert int(at.metric[0].value) == on_agenda + 1
+
+
+def test_each_agenda_row_and_the_presenter_show_that_patients_flags(meeting_page, sample_db):
+    """The agenda counts flags; the rows drawn ask for their own flag lists. Every chip drawn,
+    in row order, is the flags the store computes for that patient, most urgent first."""
+    st_ = store.open_store(sample_db, read_only=True)
+    try:
+        cur = st_.cursor()
+        order = cur.execute(
+            "SELECT patient_id FROM (" + queries.sql("meeting_agenda") + ") ORDER BY position",
+            {"as_of": AS_OF, "meeting_id": AS_OF.isoformat(), "patient_ids": None},
+        ).fetchall()
+        flags = queries.run(cur, "patient_flags", as_of=AS_OF, patient_ids=None)
+    finally:
+        st_.close()
+    shown = [pid for (pid,) in order][:40]
+    expected = [
+        name for pid in shown for name in flags.loc[flags.patient_id == pid, "name"].tolist()
+    ]
+    at = meeting_page()
+    chips = [m.value.split(": ", 1)[1].rstrip("]") for m in at.markdown if "-badge[" in m.value]
+    assert len(shown) > 5 and len(expected) > len(shown)  # several rows, several flags a row
+    assert chips == expected
+
+    at.button(key=f"present_{shown[1]}").click().run()  # the second on the agenda, presented
+    assert at.query_params["patient"] == shown[1]
+    callouts = [
+        re.match(r"\*\*(.+?)\*\* \((urgent|review|info)\)", str(e.value))
+        for kind in ("error", "warning", "info")
+        for e in getattr(at, kind)
+    ]
+    own = flags.loc[flags.patient_id == shown[1], "name"].tolist()
+    assert own and sorted(m.group(1) for m in callouts if m) == sorted(own)
