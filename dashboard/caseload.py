@@ -16,6 +16,8 @@ import pandas as pd
 from dashboard import privacy
 
 DEFAULT_WEEKS = 12
+BREAKDOWNS = ("clinician", "site", "condition", "discipline")  # the first: the default
+DEFAULT_BY = BREAKDOWNS[0]
 PERIOD_WEEKS = (4, 12, 26, 52)
 # A share over fewer patients than this is marked low-n (the reporting rule, not a
 # clinical threshold): it is shown, but not to be read as a rate.

@@ -1,17 +1,19 @@
 """Answers the store keeps: the whole caseload's summary, flags and flag lists on one as-of day,
-and the caseload's patient rows for the periods the caseload page opens on.
+the caseload's patient rows for the periods the caseload page opens on, and the caseload page's
+other answers for the view it opens on.
 
 The agenda and every caseload view build on these answers, and computing them reads every table
 of the store (about 0.4 s for 20,000 patients, 2 s for 100,000; the caseload page's previous
 period and year of cohorts as much again). So the store keeps them, computed inside the
 transaction of each write that changes what they are computed from: an import recomputes them
 all for the as-of day the dashboard opens on (today, or the day it was started with); marking a
-patient reviewed recomputes that patient's rows; a meeting's other writes leave them as they
-were, as none of them is an input. A page reads a kept answer only when it stands exactly for
-what it asked: the same as-of day (and period), every patient (a caseload filter is applied to
-the kept rows), the store's current data version, and the same SQL as this version of the
-dashboard. Anything else (another as-of day or period, a write that did not keep them, a store
-kept by an older version) is computed as before.
+patient reviewed recomputes that patient's rows, and the caseload page's answers whole; a
+meeting's other writes leave them as they were, as none of them is an input. A page reads a kept
+answer only when it stands exactly for what it asked: the same as-of day (and period, and
+breakdown), every patient (a caseload filter is applied to the kept patient rows; the caseload
+page's other answers are kept unfiltered only), the store's current data version, and the same
+SQL as this version of the dashboard. Anything else (another as-of day or period, a write that
+did not keep them, a store kept by an older version) is computed as before.
 """
 
 from __future__ import annotations
@@ -29,47 +31,66 @@ import pyarrow as pa
 
 import queries
 
-# In the order they are computed: the flag lists build on the flags, the caseload's patient rows
-# on the summary.
-KEPT = ("patient_summary", "patient_flags", "patient_flag_lists", "caseload_patients")
+# A row per patient, in the order they are computed: the flag lists build on the flags, the
+# caseload's patient rows on the summary.
+PER_PATIENT = ("patient_summary", "patient_flags", "patient_flag_lists", "caseload_patients")
+# The caseload page's other answers for the view it opens on (no filter), each kept whole; most
+# build on the kept patient rows, and they are computed after them.
+WHOLE = ("caseload_kpis", "caseload_breakdown", "caseload_cohorts", "caseload_factors",
+         "caseload_flags", "caseload_over_time", "caseload_barriers")  # fmt: skip
+KEPT = PER_PATIENT + WHOLE
 AS_OF_ENV = "MDT_AS_OF"  # the day the dashboard opens on, when it was started with --as-of
 # A caseload filter a kept answer's rows are narrowed by when read (the column it filters on):
 # caseload_patients.sql narrows its members by exactly these, row by row.
 FILTERS = {"caseload_patients": {"sites": "site", "clinicians": "primary_clinician_id",
                                  "conditions": "condition"}}  # fmt: skip
+# The parameters each is kept for, other than the as-of day alone: the caseload's period, and
+# what the breakdown groups by.
+KEYS = {"caseload_patients": ("as_of", "start"), "caseload_kpis": ("as_of", "start"),
+        "caseload_breakdown": ("as_of", "start", "by"), "caseload_cohorts": ("as_of", "start"),
+        "caseload_factors": ("as_of", "start")}  # fmt: skip
 T = TypeVar("T")
 
 
 def keys(name: str) -> tuple[str, ...]:
     """The parameters a kept answer is kept for, each in a column _kept_<parameter>."""
-    return ("as_of", "start") if name == "caseload_patients" else ("as_of",)
+    return KEYS.get(name, ("as_of",))
 
 
 def variants(name: str, day: dt.date) -> list[dict]:
     """For the as-of day kept: the parameter values each kept answer is kept for. The caseload
-    page opens on its default period, compares it with the previous one, and draws a year of
-    cohorts; everything else is asked for the as-of day."""
-    if name != "caseload_patients":
+    page opens on its default period and breakdown, compares the period's KPIs with the
+    previous one's, and draws a year of cohorts; everything else is asked for the as-of day."""
+    if name not in KEYS:
         return [{"as_of": day}]
     from dashboard import caseload  # the page's periods
 
-    return [{"as_of": p.as_of, "start": p.start} for p in caseload.default_periods(day)]
+    shown, previous, year = caseload.default_periods(day)
+    periods = {"caseload_patients": (shown, previous, year), "caseload_kpis": (shown, previous),
+               "caseload_breakdown": (shown,), "caseload_cohorts": (year,),
+               "caseload_factors": (shown,)}[name]  # fmt: skip
+    by = {"by": caseload.DEFAULT_BY} if "by" in keys(name) else {}
+    return [{"as_of": p.as_of, "start": p.start, **by} for p in periods]
 
 
 def read_sql(name: str, own: bool) -> str:
     """How a kept answer is read: as an included answer (the rows kept for the parameters of the
-    query that builds on it), or as the answer itself (`own`: also only the patients in
-    $patient_ids when it is a list, in the order the query computes them)."""
+    query that builds on it), or as the answer itself (`own`: in the order the query computes
+    it; a row per patient: also only the patients in $patient_ids when it is a list)."""
     where = [f"_kept_{k} = ${k}" for k in keys(name)]
     where += [f"(${p} IS NULL OR list_contains(CAST(${p} AS VARCHAR[]), {column}))"
               for p, column in FILTERS.get(name, {}).items()]  # fmt: skip
-    if own:
+    if own and name in PER_PATIENT:
         where.append(
             "($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))"
         )
     columns = ", ".join(["_kept_row", *(f"_kept_{k}" for k in keys(name))])
     text = f"SELECT * EXCLUDE ({columns}) FROM {table_name(name)} WHERE {' AND '.join(where)}"
-    return text + (" ORDER BY patient_id, _kept_row" if own else "")
+    if not own:
+        return text
+    return text + (
+        " ORDER BY patient_id, _kept_row" if name in PER_PATIENT else " ORDER BY _kept_row"
+    )
 
 
 def default_as_of() -> dt.date:
@@ -121,22 +142,31 @@ def _set_meta(cur: duckdb.DuckDBPyConnection, values: Mapping[str, str]) -> None
 
 
 def _compute(
-    cur: duckdb.DuckDBPyConnection, day: dt.date, patient_ids: list[str] | None
+    cur: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    names: Iterable[str],
+    patient_ids: list[str] | None = None,
+    on_kept: bool = False,
 ) -> dict[str, pa.Table]:
-    """Every kept answer for the as-of day kept: its rows for each of its variants, numbered."""
+    """The kept answers `names` for the as-of day kept: each one's rows for each of its
+    variants, numbered. A row per patient: for `patient_ids` (None: everyone); the caseload
+    page's answers: whole. What they build on is what was computed just before them, or
+    (`on_kept`) the store's kept tables as this write has left them."""
     computed: dict[tuple, pa.Table] = {}  # (name, its key values) -> answer, for those built on it
     answers: dict[str, pa.Table] = {}
-    for name in KEPT:
+    for name in names:
         parts = []
         for variant in variants(name, day):
             params = {p: variant.get(p) for p in queries.params_of(name)}  # no filter: all
-            params["patient_ids"] = patient_ids
+            if "patient_ids" in params:
+                params["patient_ids"] = patient_ids if name in PER_PATIENT else None
             given = {}
             for other in queries.includes(name):
                 key = (other, tuple(params[k] for k in keys(other)))
                 if key in computed:
                     given[other] = computed[key]
-            table = queries.run_arrow(cur, name, given=given, **params)
+            served = frozenset(queries.includes(name)) - set(given) if on_kept else frozenset()
+            table = queries.run_arrow(cur, name, given=given, kept=served, **params)
             computed[(name, tuple(variant[k] for k in keys(name)))] = table
             parts.append(_numbered(name, table, variant))
         answers[name] = pa.concat_tables(parts)
@@ -145,11 +175,18 @@ def _compute(
 
 def _numbered(name: str, table: pa.Table, variant: Mapping) -> pa.Table:
     """The answer with the parameters it was computed for (_kept_as_of ...) and each row's place
-    in it (_kept_row): a patient's rows are read back in the order the query gave them."""
+    in it (_kept_row): rows are read back in the order the query gave them."""
     for k in keys(name):
-        table = table.append_column(f"_kept_{k}", pa.array([variant[k]] * table.num_rows,
-                                                            pa.date32()))  # fmt: skip
+        kind = pa.date32() if isinstance(variant[k], dt.date) else pa.string()
+        table = table.append_column(f"_kept_{k}", pa.array([variant[k]] * table.num_rows, kind))
     return table.append_column("_kept_row", pa.array(range(table.num_rows), pa.int64()))
+
+
+def _replace(cur: duckdb.DuckDBPyConnection, answers: Mapping[str, pa.Table]) -> None:
+    for name, table in answers.items():
+        cur.register("_kept_answer", table)
+        cur.execute(f"CREATE OR REPLACE TABLE {table_name(name)} AS SELECT * FROM _kept_answer")
+        cur.unregister("_kept_answer")
 
 
 def refresh(
@@ -159,32 +196,30 @@ def refresh(
 ) -> None:
     """Recompute the kept answers inside the caller's write (store.write, which has already
     moved the data version on): all of them for `as_of` (default: the day the dashboard opens
-    on), or only the rows of `patient_ids` on the day already kept. Rows for a few patients are
-    only recomputed while the kept answers are valid up to this write; otherwise they stay
-    invalid until the next full refresh, and pages compute the answers themselves."""
+    on), or on the day already kept only the rows of `patient_ids`, and then the caseload page's
+    answers whole. Rows for a few patients are only recomputed while the kept answers are valid
+    up to this write; otherwise they stay invalid until the next full refresh, and pages compute
+    the answers themselves."""
     meta = _meta(cur)
     version = meta["data_version"]
     if patient_ids is None:
         day = as_of or default_as_of()
-        answers = _compute(cur, day, None)
-        for name, table in answers.items():
-            cur.register("_kept_answer", table)
-            cur.execute(f"CREATE OR REPLACE TABLE {table_name(name)} AS SELECT * FROM _kept_answer")
-            cur.unregister("_kept_answer")
+        _replace(cur, _compute(cur, day, KEPT))
         _set_meta(cur, {"kept_as_of": day.isoformat(), "kept_version": version,
                         "kept_code": code_key()})  # fmt: skip
         return
     if not _valid(meta, str(int(version) - 1)):
         return
     ids = sorted(set(patient_ids))
-    answers = _compute(cur, dt.date.fromisoformat(meta["kept_as_of"]), ids)
-    for name, table in answers.items():
+    day = dt.date.fromisoformat(meta["kept_as_of"])
+    for name, table in _compute(cur, day, PER_PATIENT, ids).items():
         cur.execute(
             f"DELETE FROM {table_name(name)} WHERE list_contains($ids, patient_id)", {"ids": ids}
         )
         cur.register("_kept_answer", table)
         cur.execute(f"INSERT INTO {table_name(name)} BY NAME SELECT * FROM _kept_answer")
         cur.unregister("_kept_answer")
+    _replace(cur, _compute(cur, day, WHOLE, on_kept=True))
     _set_meta(cur, {"kept_version": version})
 
 
@@ -199,14 +234,18 @@ def carry(cur: duckdb.DuckDBPyConnection) -> None:
 
 def _asks_for_kept(name: str, params: Mapping, own: bool) -> bool:
     """Whether `params` ask `name` for rows it keeps (leaving aside the day): every patient, or
-    (`own`, the answer itself) a list of them; no parameter set but its keys and filters."""
+    (`own`, a row per patient) a list of them; no parameter set but its keys and filters."""
     free = {*keys(name), *FILTERS.get(name, {})}
     for p in queries.params_of(name):
-        if p == "patient_ids" and own and isinstance(params.get(p), list | tuple):
+        listed = isinstance(params.get(p), list | tuple)
+        if p == "patient_ids" and own and name in PER_PATIENT and listed:
             continue
         if p not in free and params.get(p) is not None:
             return False
-    return all(isinstance(params.get(k), dt.date) for k in keys(name))
+    return all(
+        isinstance(params.get(k), dt.date) if k in ("as_of", "start") else params.get(k) is not None
+        for k in keys(name)
+    )
 
 
 def _kept_for(name: str, params: Mapping, day: dt.date) -> bool:
@@ -223,16 +262,23 @@ def from_kept(
     itself, its rows (for the patients in a list: the patient page's one). None when it does
     not: the caller computes them. The check and the query run in one read transaction, so they
     see the kept tables and the meta that vouches for them at the same moment."""
-    served = frozenset({name}) if name in KEPT else frozenset(queries.includes(name))
-    if not served or not served <= set(KEPT):
-        return None
-    if not all(_asks_for_kept(s, params, own=s == name) for s in served):
+    ways = []  # its own kept rows; else computed on the kept answers it builds on
+    if name in KEPT:
+        ways.append(frozenset({name}))
+    included = frozenset(queries.includes(name))
+    if included and included <= set(KEPT):
+        ways.append(included)
+    ways = [w for w in ways if all(_asks_for_kept(s, params, own=s == name) for s in w)]
+    if not ways:
         return None
     cur.begin()
     try:
-        meta = _meta(cur)
-        day = day_kept(meta)
-        if day is None or not all(_kept_for(s, params, day) for s in served):
+        day = day_kept(_meta(cur))
+        served = next(
+            (w for w in ways if day is not None and all(_kept_for(s, params, day) for s in w)),
+            None,
+        )
+        if served is None:
             return None
         return run(cur, name, kept=served, **params)
     finally:

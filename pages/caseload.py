@@ -125,8 +125,8 @@ tabs = st.tabs(["Breakdowns", "Pain change", "Trends", "Factors", "Flags and bar
 with tabs[0]:
     by = st.segmented_control(
         "Break down by",
-        ("clinician", "site", "condition", "discipline"),
-        default="clinician",
+        caseload.BREAKDOWNS,
+        default=caseload.DEFAULT_BY,
         required=True,
         key="by",
         bind="query-params",

@@ -27,9 +27,10 @@ kept_day = kept.day_kept(freshness)
 if kept_day is not None:
     st.caption(
         f"The agenda and the caseload read answers kept for {kept_day:%d %b %Y}: the caseload's "
-        f"summary and flags, and its patients for the caseload's {caseload.DEFAULT_WEEKS}-week "
-        "period, the period before it and the year (recomputed by every import). For any other "
-        "as-of date or period they compute them when asked."
+        f"summary and flags, its patients for the caseload's {caseload.DEFAULT_WEEKS}-week "
+        "period, the period before it and the year, and what the caseload page shows when it "
+        f"opens (no filter, broken down by {caseload.DEFAULT_BY}). Every import recomputes them. "
+        "For any other as-of date, period, filter or breakdown they compute them when asked."
     )
 else:
     st.caption(

@@ -62,9 +62,10 @@ def test_data_page_counts_batches_and_stale_patients(app, sample_db):
     kept_caption = [c.value for c in app.caption if "kept for" in c.value]
     assert kept_caption == [
         "The agenda and the caseload read answers kept for 20 Nov 2026: the caseload's summary "
-        "and flags, and its patients for the caseload's 12-week period, the period before it and "
-        "the year (recomputed by every import). For any other as-of date or period they compute "
-        "them when asked."
+        "and flags, its patients for the caseload's 12-week period, the period before it and the "
+        "year, and what the caseload page shows when it opens (no filter, broken down by "
+        "clinician). Every import recomputes them. For any other as-of date, period, filter or "
+        "breakdown they compute them when asked."
     ]
     tables = table_with(app, "group")
     counts = tables.set_index("table").rows

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 import queries
-from dashboard import caseload, importer, kept, meeting, store
+from dashboard import bench, caseload, importer, kept, meeting, store
 from tests.conftest import AS_OF, snapshot, write_csv
 
 
@@ -36,10 +36,11 @@ def _assert_all_kept_true(cur, day: dt.date) -> None:
 
 
 def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """The same rows: a row per patient in any order; an answer kept whole in its own order."""
     key = [c for c in ("patient_id", "flag") if c in a.columns]
-    pd.testing.assert_frame_equal(
-        a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
-    )
+    if key:
+        a, b = a.sort_values(key), b.sort_values(key)
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
 
 
 def _agenda(cur, day: dt.date = AS_OF) -> tuple[pd.DataFrame | None, pd.DataFrame]:
@@ -98,6 +99,52 @@ def test_the_caseload_page_on_the_kept_rows_shows_what_it_computes(sample_db):
         assert kept.from_kept(cur, "caseload_kpis", other, queries.run) is None
         assert kept.from_kept(cur, "caseload_patients", dict(other, patient_ids=["P0001"]),
                               queries.run) is None  # fmt: skip
+    finally:
+        st.close()
+
+
+def test_the_caseload_pages_opening_view_is_read_whole_and_a_filtered_view_on_the_patient_rows(
+    sample_db,
+):
+    """The page's own calls on its opening view read each answer's kept rows; a filter or
+    another breakdown computes the answer on the kept patient rows (or on the store's tables
+    where it does not build on them); every read equals the answer computed whole."""
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        read_from = []
+
+        def run(cur, name, kept, **params):
+            read_from.append(set(kept))
+            return queries.run(cur, name, kept=kept, **params)
+
+        calls = [(n, p) for n, p in bench._caseload_calls(AS_OF) if n in kept.KEPT]
+        assert {n for n, _ in calls} == set(kept.WHOLE) | {"caseload_patients"}
+        for name, params in calls:
+            read_from.clear()
+            on_kept = kept.from_kept(cur, name, params, run)
+            assert read_from == [{name}], name
+            pd.testing.assert_frame_equal(on_kept, queries.run(cur, name, **params))
+        some = caseload.Filters(clinicians=("C01", "C02"))
+        for name, params in calls:
+            read_from.clear()
+            params = dict(params, **some.params())
+            on_kept = kept.from_kept(cur, name, params, run)
+            if not queries.includes(name):  # trends, barriers: on the store's tables
+                assert on_kept is None and read_from == [], name
+                continue
+            narrowed = {name} if name in kept.FILTERS else set(queries.includes(name))
+            assert read_from == [narrowed], name  # the patient rows, narrowed by the filter
+            pd.testing.assert_frame_equal(on_kept, queries.run(cur, name, **params))
+        by_site = dict(caseload._params(caseload.Period(AS_OF, caseload.DEFAULT_WEEKS),
+                                        caseload.Filters()), by="site")  # fmt: skip
+        read_from.clear()
+        on_kept = kept.from_kept(cur, "caseload_breakdown", by_site, run)
+        assert read_from == [{"caseload_patients"}]
+        pd.testing.assert_frame_equal(on_kept, queries.run(cur, "caseload_breakdown", **by_site))
+        assert set(on_kept["group"]) == set(
+            _computed(cur, "patient_summary", {"as_of": AS_OF})["site"].dropna()
+        )
     finally:
         st.close()
 
