@@ -83,11 +83,7 @@ def build_store(patients: int, weeks: int, out: Path) -> tuple[Path, dt.date, di
     if db.exists():
         st_ = store.open_store(db)  # brings a store made by an earlier version up to date
         try:
-            cur = st_.cursor()
-            if kept.kept_as_of(cur) != end:  # as the import that made it would have
-                with st_.write(data_change=False) as w:
-                    kept.refresh(w, end)
-            cur.close()
+            kept.keep_day(st_, end)  # as the dashboard does when it starts
         finally:
             st_.close()
         return db, end, {}

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -63,6 +64,20 @@ def _watch_inbox(st_: store.Store) -> None:
 
 def db_path() -> Path:
     return store.resolve_db_path(None).resolve()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Keeping the day's agenda and caseload answers ...")
+def _kept_day(db: str, data_version: int, day: dt.date) -> bool:
+    """The store's kept answers made to stand for `day`, the day the dashboard opens on
+    (kept.keep_day): done when the server starts (dashboard/serve.py), and here again when a
+    day passes with no import, or a write left them unkept. Asked again at each data version;
+    when it is already done that is one read of the store's meta. A failure leaves the pages
+    computing their answers, as they do for any other day; the server's log says why."""
+    try:
+        return kept.keep_day(open_store(db), day)
+    except duckdb.Error as e:
+        print(f"kept answers for {day}: not kept ({e})", flush=True)
+        return False
 
 
 def current_store() -> store.Store:
@@ -239,6 +254,7 @@ def frame(meeting_page: bool = False) -> Frame:
     off there takes a confirmation and is written to the audit log (see meeting_privacy).
     """
     st_ = current_store()
+    _kept_day(str(st_.path), st_.data_version(), default_as_of())
     if meeting_page and not st.session_state.get(MEETING_PRIVACY_OFF):
         st.session_state[PRIVACY_KEY] = True
     with st.sidebar:

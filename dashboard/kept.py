@@ -6,7 +6,8 @@ The agenda and every caseload view build on these answers, and computing them re
 of the store (about 0.4 s for 20,000 patients, 2 s for 100,000; the caseload page's previous
 period and year of cohorts as much again). So the store keeps them, computed inside the
 transaction of each write that changes what they are computed from: an import recomputes them
-all for the as-of day the dashboard opens on (today, or the day it was started with); marking a
+all for the as-of day the dashboard opens on (today, or the day it was started with), and the
+dashboard does the same when it starts or a day passes with no import (keep_day); marking a
 patient reviewed recomputes that patient's rows, and the caseload page's answers whole; a
 meeting's other writes leave them as they were, as none of them is an input. A page reads a kept
 answer only when it stands exactly for what it asked: the same as-of day (and period, and
@@ -221,6 +222,30 @@ def refresh(
         cur.unregister("_kept_answer")
     _replace(cur, _compute(cur, day, WHOLE, on_kept=True))
     _set_meta(cur, {"kept_version": version})
+
+
+def keep_day(st_, day: dt.date) -> bool:
+    """Make the kept answers stand for `day` (the day the dashboard opens on) when they do not:
+    the store was last written on another day, or by a write that did not keep them. The
+    dashboard does it when it starts and on the first visit of each new day, so the agenda and
+    the caseload read kept answers on the day the team uses them, not only on a day with an
+    import. A write of its own (`st_`: a store.Store) that moves the data version, as what the
+    pages read changes, but not the time the data last changed. False when there was nothing to
+    do (already kept for `day`, kept meanwhile by another write, or a read-only store)."""
+    if st_.read_only:
+        return False
+    cur = st_.cursor()
+    try:
+        if kept_as_of(cur) == day:
+            return False
+    finally:
+        cur.close()
+    with st_.write(changed_at=False) as cur:
+        if kept_in_this_write(cur, day):  # an import kept them while this waited for the lock
+            carry(cur)
+            return False
+        refresh(cur, day)
+    return True
 
 
 def carry(cur: duckdb.DuckDBPyConnection) -> None:

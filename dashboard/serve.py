@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 
 def main() -> None:
@@ -25,10 +26,41 @@ def main() -> None:
     finally:
         quiet.setLevel(level)
     go.Figure(go.Scatter(x=[0], y=[0])).to_json()  # plotly's validators and JSON engine
+    keep_today()
 
     from streamlit.web.cli import main as streamlit_main
 
     sys.exit(streamlit_main(prog_name="streamlit"))
+
+
+def keep_today() -> None:
+    """The store's kept answers made to stand for the day the dashboard opens on, before the
+    server starts (kept.keep_day), so the first visit reads them even when the last import was
+    on another day. A store that cannot be opened is left for the dashboard to explain."""
+    import duckdb
+
+    from dashboard import kept, store
+
+    db = store.resolve_db_path(None)
+    if not db.exists():
+        return
+    day = kept.default_as_of()
+    try:
+        st_ = store.open_store(db, create=False)
+    except (store.StoreError, duckdb.Error):
+        return
+    try:
+        started = time.perf_counter()
+        if kept.keep_day(st_, day):
+            print(
+                f"Kept the agenda's and the caseload's answers for {day:%d %b %Y} "
+                f"({time.perf_counter() - started:.1f} s)",
+                flush=True,
+            )
+    except duckdb.Error as e:  # the pages compute them instead
+        print(f"The answers for {day:%d %b %Y} were not kept: {e}", flush=True)
+    finally:
+        st_.close()
 
 
 if __name__ == "__main__":

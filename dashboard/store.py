@@ -132,12 +132,18 @@ class Store:
 
     @contextlib.contextmanager
     def write(
-        self, cur: duckdb.DuckDBPyConnection | None = None, *, data_change: bool = True
+        self,
+        cur: duckdb.DuckDBPyConnection | None = None,
+        *,
+        data_change: bool = True,
+        changed_at: bool = True,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction that bumps the data version; rolled back whole on any error.
 
         Pass `cur` to write on a cursor that already holds temporary tables (the importer's).
         `data_change=False` is for writes no page shows (the audit log): cached queries stay valid.
+        `changed_at=False` is for a write that changes only what the store keeps computed from
+        its data (kept.keep_day): the version moves, the time the data last changed does not.
         """
         if self.read_only:
             raise StoreError(f"The store {self.path} is open read-only; it cannot be changed here.")
@@ -153,6 +159,7 @@ class Store:
                         "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                         "WHERE key = 'data_version'"
                     )
+                if data_change and changed_at:
                     cur.execute(
                         "UPDATE meta SET value = $now WHERE key = 'data_changed_at'",
                         {"now": _utc_now().isoformat(timespec="seconds")},

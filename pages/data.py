@@ -29,13 +29,13 @@ if kept_day is not None:
         f"The agenda and the caseload read answers kept for {kept_day:%d %b %Y}: the caseload's "
         f"summary and flags, its patients for the caseload's {caseload.DEFAULT_WEEKS}-week "
         "period, the period before it and the year, and what the caseload page shows when it "
-        f"opens (no filter, broken down by {caseload.DEFAULT_BY}). Every import recomputes them. "
-        "For any other as-of date, period, filter or breakdown they compute them when asked."
+        f"opens (no filter, broken down by {caseload.DEFAULT_BY}). Every import recomputes them, "
+        "and so does the dashboard when it starts or a day passes with no import. For any other as-of date, period, filter or breakdown they compute them when asked."
     )
 else:
     st.caption(
         "No summary and flags are kept for the current data: the agenda and the caseload compute "
-        "them when asked, and the next import keeps them for the day the dashboard opens on."
+        "them when asked."
     )
 
 left, right = st.columns([2, 3])

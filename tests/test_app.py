@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import store
+from dashboard import components, kept, store
 from tests.conftest import AS_OF, ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -64,8 +65,9 @@ def test_data_page_counts_batches_and_stale_patients(app, sample_db):
         "The agenda and the caseload read answers kept for 20 Nov 2026: the caseload's summary "
         "and flags, its patients for the caseload's 12-week period, the period before it and the "
         "year, and what the caseload page shows when it opens (no filter, broken down by "
-        "clinician). Every import recomputes them. For any other as-of date, period, filter or "
-        "breakdown they compute them when asked."
+        "clinician). Every import recomputes them, and so does the dashboard when it starts or a "
+        "day passes with no import. For any other as-of date, period, filter or breakdown they "
+        "compute them when asked."
     ]
     tables = table_with(app, "group")
     counts = tables.set_index("table").rows
@@ -161,11 +163,16 @@ def test_import_batches_show_counts_before_the_file_list(app):
     assert list(batches.columns)[:3] == ["when (UTC)", "accepted", "rejected"]
 
 
-def test_data_page_says_when_no_answers_are_kept_for_the_current_data(sample_db, monkeypatch):
+def test_the_dashboard_keeps_the_answers_a_write_left_unkept_and_the_data_page_says_so(
+    sample_db, monkeypatch
+):
     st = store.open_store(sample_db)
     try:  # a change that does not keep them (no write of the dashboard's does that)
         with st.write() as w:
             w.execute("UPDATE patients SET review_interval_days = 14 WHERE patient_id = 'P0001'")
+        assert kept.kept_as_of(st.cursor()) is None
+        written = st.data_version()
+        changed = st.meta()["data_changed_at"]
     finally:
         st.close()
     monkeypatch.setenv(store.DB_ENV, str(sample_db))
@@ -174,7 +181,9 @@ def test_data_page_says_when_no_answers_are_kept_for_the_current_data(sample_db,
     at.run()
     at.switch_page("../pages/data.py").run()
     assert not at.exception
-    assert [c.value for c in at.caption if "kept" in c.value] == [
-        "No summary and flags are kept for the current data: the agenda and the caseload compute "
-        "them when asked, and the next import keeps them for the day the dashboard opens on."
-    ]
+    captions = [c.value for c in at.caption if "kept" in c.value]
+    assert len(captions) == 1
+    assert captions[0].startswith("The agenda and the caseload read answers kept for 20 Nov 2026")
+    assert metrics(at)["Data version"] == str(written + 1)  # kept once, on the first visit
+    kept_then = at.metric[2].help
+    assert f"Data last changed {components.format_time(pd.Timestamp(changed))}." == kept_then

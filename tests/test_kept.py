@@ -274,3 +274,36 @@ def test_an_import_keeps_the_answers_for_the_day_the_dashboard_opens_on(
         _assert_all_kept_true(cur, day)
     finally:
         st.close()
+
+
+def test_the_dashboard_keeps_the_answers_for_its_day_once_without_changing_when_data_changed(
+    sample_db,
+):
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        changed = st.meta()["data_changed_at"]
+        version = st.data_version()
+        next_day = AS_OF + dt.timedelta(days=1)
+        assert _agenda(cur, next_day)[0] is None  # computed: the store keeps them for AS_OF
+        assert kept.keep_day(st, next_day)
+        _assert_all_kept_true(cur, next_day)
+        on_kept, whole = _agenda(cur, next_day)
+        pd.testing.assert_frame_equal(on_kept, whole)
+        assert st.data_version() == version + 1  # cached answers are asked again
+        assert st.meta()["data_changed_at"] == changed  # the data itself did not change
+        assert not kept.keep_day(st, next_day)  # already kept: no write
+        assert st.data_version() == version + 1
+        with st.write() as w:  # a write that does not keep them: the next visit keeps them again
+            w.execute("UPDATE patients SET review_interval_days = 7 WHERE patient_id = 'P0001'")
+        assert kept.kept_as_of(cur) is None
+        assert kept.keep_day(st, next_day)
+        _assert_all_kept_true(cur, next_day)
+    finally:
+        st.close()
+    read_only = store.open_store(sample_db, read_only=True)
+    try:
+        assert not kept.keep_day(read_only, AS_OF)  # a read-only store is never written
+        assert kept.kept_as_of(read_only.cursor()) == AS_OF + dt.timedelta(days=1)
+    finally:
+        read_only.close()

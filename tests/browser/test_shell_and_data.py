@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import subprocess
 import sys
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import expect_cell, grid_text, metric, screenshot, wait_idle
-from tests.conftest import ROOT, write_csv
+from dashboard import kept, store
+from tests.browser.conftest import (
+    expect_cell,
+    grid_text,
+    launch,
+    metric,
+    screenshot,
+    stop,
+    wait_idle,
+)
+from tests.conftest import AS_OF, ROOT, write_csv
 
 BANNER = "Privacy mode is on"
 
@@ -39,6 +50,29 @@ def test_open_the_app_and_go_to_the_data_page(server, page):
     expect(metric(page, "Patients")).to_have_text("48")
     assert "pain_ratings" in grid_text(page)
     screenshot(page, "data-page")
+
+
+def test_a_store_last_written_on_another_day_is_kept_for_the_day_before_the_first_visit(
+    sample_store_file, tmp_path, page
+):
+    db = tmp_path / "store.duckdb"
+    shutil.copyfile(sample_store_file, db)
+    st = store.open_store(db)
+    try:  # as if the last import had been a week before the day the dashboard opens on
+        assert kept.keep_day(st, AS_OF - dt.timedelta(days=7))
+        version = st.data_version()
+    finally:
+        st.close()
+    log = tmp_path / "server.log"
+    running = launch(db, log)  # opens on AS_OF
+    try:
+        assert "Kept the agenda's and the caseload's answers for 20 Nov 2026" in log.read_text()
+        page.goto(running.url + "/data")
+        wait_idle(page)
+        expect(page.get_by_text("read answers kept for 20 Nov 2026")).to_be_visible()
+        expect(metric(page, "Data version")).to_have_text(str(version + 1))  # before the visit
+    finally:
+        stop(running)
 
 
 def test_privacy_mode_shows_the_indicator_on_every_page(server, page):
