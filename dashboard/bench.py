@@ -317,7 +317,10 @@ PATIENT_READY_JS = """(pid) => {
   const heading = [...document.querySelectorAll("[data-testid='stHeading']")]
     .some((h) => h.textContent.includes("(" + pid + ")"));
   const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
-  return heading && charts.length > 0 && charts.every((c) => c.querySelector(".main-svg"));
+  // A chart whose plotly.js is still loading is a skeleton, not yet a stPlotlyChart.
+  const loading = document.querySelectorAll("[data-testid='stSkeleton']").length;
+  return heading && charts.length > 0 && loading === 0
+    && charts.every((c) => c.querySelector(".main-svg"));
 }"""
 OTHER_PAGES = ("meeting", "caseload", "data")  # opened after the patient page, for the RSS
 

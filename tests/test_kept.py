@@ -149,6 +149,30 @@ def test_the_caseload_pages_opening_view_is_read_whole_and_a_filtered_view_on_th
         st.close()
 
 
+def test_the_days_agenda_is_read_whole_and_another_meeting_or_day_on_the_patient_rows(sample_db):
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        read_from = []
+
+        def run(cur, name, kept, **params):
+            read_from.append(set(kept))
+            return queries.run(cur, name, kept=kept, **params)
+
+        day = dict(as_of=AS_OF, meeting_id=meeting.meeting_id_for(AS_OF), patient_ids=None)
+        on_kept = kept.from_kept(cur, "meeting_agenda", day, run)
+        assert read_from == [{"meeting_agenda"}]  # its own kept rows, in agenda order
+        pd.testing.assert_frame_equal(on_kept, queries.run(cur, "meeting_agenda", **day))
+        assert on_kept["position"].tolist() == list(range(1, len(on_kept) + 1))
+        read_from.clear()
+        other = dict(day, meeting_id="2026-11-13")  # another meeting's items, on this day's rows
+        on_kept = kept.from_kept(cur, "meeting_agenda", other, run)
+        assert read_from == [{"patient_summary", "patient_flag_lists"}]
+        pd.testing.assert_frame_equal(on_kept, queries.run(cur, "meeting_agenda", **other))
+    finally:
+        st.close()
+
+
 def test_a_patients_summary_and_flags_read_from_the_kept_answers_are_the_ones_computed(sample_db):
     """The patient page asks for one patient's summary and flags: every patient's, in the
     order the queries give them."""
