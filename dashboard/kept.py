@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 
 import queries
+from dashboard import store
 
 # A row per patient, in the order they are computed: the flag lists build on the flags, the
 # caseload's patient rows on the summary.
@@ -67,10 +68,8 @@ def variants(name: str, day: dt.date) -> list[dict]:
     previous one's, and draws a year of cohorts; everything else is asked for the as-of day."""
     if name not in KEYS:
         return [{"as_of": day}]
-    if name == "meeting_agenda":
-        from dashboard import meeting  # the day's meeting
-
-        return [{"as_of": day, "meeting_id": meeting.meeting_id_for(day)}]
+    if name == "meeting_agenda":  # the day's meeting
+        return [{"as_of": day, "meeting_id": store.meeting_id_for(day)}]
     from dashboard import caseload  # the page's periods
 
     shown, previous, year = caseload.default_periods(day)
@@ -240,14 +239,14 @@ def refresh(
     _set_meta(cur, {"kept_version": version})
 
 
-def keep_day(st_, day: dt.date) -> bool:
+def keep_day(st_: store.Store, day: dt.date) -> bool:
     """Make the kept answers stand for `day` (the day the dashboard opens on) when they do not:
     the store was last written on another day, or by a write that did not keep them. The
     dashboard does it when it starts and on the first visit of each new day, so the agenda and
     the caseload read kept answers on the day the team uses them, not only on a day with an
-    import. A write of its own (`st_`: a store.Store) that moves the data version, as what the
-    pages read changes, but not the time the data last changed. False when there was nothing to
-    do (already kept for `day`, kept meanwhile by another write, or a read-only store)."""
+    import. A write of its own that moves the data version, as what the pages read changes,
+    but not the time the data last changed. False when there was nothing to do (already kept
+    for `day`, kept meanwhile by another write, or a read-only store)."""
     if st_.read_only:
         return False
     cur = st_.cursor()

@@ -36,9 +36,7 @@ class MeetingError(Exception):
     """Something a user asked of the meeting that cannot be done; the message says why."""
 
 
-def meeting_id_for(day: dt.date) -> str:
-    """The meeting of a day: '2026-11-20'."""
-    return day.isoformat()
+meeting_id_for = store.meeting_id_for  # the meeting of a day: '2026-11-20'
 
 
 def agenda(cur: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:

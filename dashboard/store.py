@@ -44,6 +44,11 @@ def resolve_db_path(arg: str | os.PathLike | None = None) -> Path:
     return DEFAULT_DB
 
 
+def meeting_id_for(day: dt.date) -> str:
+    """The meeting of a day (review_meetings, one a day): '2026-11-20'."""
+    return day.isoformat()
+
+
 def inbox_dir(db_path: Path) -> Path:
     """Where imports wait while another process holds the store (see importer.queue_batch)."""
     return db_path.with_name(db_path.name + ".inbox")
