@@ -50,6 +50,17 @@ def _agenda(cur, day: dt.date = AS_OF) -> tuple[pd.DataFrame | None, pd.DataFram
     return on_kept, queries.run(cur, "meeting_agenda", **params)
 
 
+def _recording():
+    """queries.run for kept.from_kept, and the list of which kept answers each call read."""
+    read_from: list[set] = []
+
+    def run(cur, name, kept, **params):
+        read_from.append(set(kept))
+        return queries.run(cur, name, kept=kept, **params)
+
+    return run, read_from
+
+
 def _assert_kept_true(cur) -> None:
     _assert_all_kept_true(cur, AS_OF)
     on_kept, whole = _agenda(cur)
@@ -112,12 +123,7 @@ def test_the_caseload_pages_opening_view_is_read_whole_and_a_filtered_view_on_th
     st = store.open_store(sample_db)
     try:
         cur = st.cursor()
-        read_from = []
-
-        def run(cur, name, kept, **params):
-            read_from.append(set(kept))
-            return queries.run(cur, name, kept=kept, **params)
-
+        run, read_from = _recording()
         calls = [(n, p) for n, p in bench._caseload_calls(AS_OF) if n in kept.KEPT]
         assert {n for n, _ in calls} == set(kept.WHOLE) | {"caseload_patients"}
         for name, params in calls:
@@ -153,12 +159,7 @@ def test_the_days_agenda_is_read_whole_and_another_meeting_or_day_on_the_patient
     st = store.open_store(sample_db)
     try:
         cur = st.cursor()
-        read_from = []
-
-        def run(cur, name, kept, **params):
-            read_from.append(set(kept))
-            return queries.run(cur, name, kept=kept, **params)
-
+        run, read_from = _recording()
         day = dict(as_of=AS_OF, meeting_id=meeting.meeting_id_for(AS_OF), patient_ids=None)
         on_kept = kept.from_kept(cur, "meeting_agenda", day, run)
         assert read_from == [{"meeting_agenda"}]  # its own kept rows, in agenda order
