@@ -1,6 +1,7 @@
 """`streamlit run` with the dashboard's own modules imported before the server starts, so the
 first visit after a start does not wait for them (plotly, pandas, pyarrow, duckdb and the
-dashboard's charts and queries: about half a second on a 2-core machine).
+dashboard's charts and queries: about half a second on a 2-core machine), and the store's kept
+answers made to stand for the day it opens on (keep_today).
 
 Used as `python -m dashboard.serve run dashboard/app.py --server.port ...`: the arguments are
 streamlit's own."""
