@@ -1,5 +1,5 @@
--- One row per patient with at least one flag on the as-of date (patient_flags.sql): how many
--- flags of each level, and the flags as a JSON list, most urgent first, then by name.
+-- One row per patient with at least one flag on the as-of date (patient_flags.sql), by patient:
+-- how many flags of each level, and the flags as a JSON list, most urgent first, then by name.
 -- params: $as_of, $patient_ids (a list of patient ids, or NULL for every patient)
 WITH flags AS (SELECT * FROM {{ patient_flags }} pf)
 SELECT patient_id,
@@ -15,3 +15,4 @@ SELECT patient_id,
     }))) AS VARCHAR) AS flag_list
 FROM flags
 GROUP BY patient_id
+ORDER BY patient_id

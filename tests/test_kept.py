@@ -61,8 +61,20 @@ def _recording():
     return run, read_from
 
 
+def _assert_read_in_order(cur, day: dt.date) -> None:
+    """A row-per-patient answer read from its kept rows for every patient, without a sort,
+    comes back in the order the query gives, row for row."""
+    for name in kept.PER_PATIENT:
+        for variant in kept.variants(name, day):
+            params = {p: variant.get(p) for p in queries.params_of(name)}
+            on_kept = kept.from_kept(cur, name, params, queries.run)
+            assert on_kept is not None, name
+            pd.testing.assert_frame_equal(on_kept, queries.run(cur, name, **params))
+
+
 def _assert_kept_true(cur) -> None:
     _assert_all_kept_true(cur, AS_OF)
+    _assert_read_in_order(cur, AS_OF)
     on_kept, whole = _agenda(cur)
     assert on_kept is not None
     pd.testing.assert_frame_equal(on_kept, whole)

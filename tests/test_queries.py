@@ -260,8 +260,9 @@ def test_patient_picked_places_the_patient_in_their_clinicians_caseload(sample_d
 
 
 def test_an_answer_as_a_frame_has_the_values_and_types_duckdb_gives(sample_db):
-    """queries.frame makes text columns from Arrow (faster for many rows): the same frame as
-    DuckDB's .df(), text, NULLs, a column of only NULLs, numbers, dates and lists alike."""
+    """queries.frame makes most columns from Arrow (faster for many rows): the same frame as
+    DuckDB's .df(), text, NULLs, a column of only NULLs, numbers (with NULLs too), booleans
+    (with NULLs too), dates, decimals, timestamps and lists alike."""
     st = store.open_store(sample_db)
     try:
         cur = st.cursor()
@@ -269,7 +270,12 @@ def test_an_answer_as_a_frame_has_the_values_and_types_duckdb_gives(sample_db):
             "SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE 'v' || i END AS text, "
             "CAST(NULL AS VARCHAR) AS none, DATE '2026-11-20' + CAST(i AS INTEGER) AS day, i / 7 AS ratio, "
             "[i, i + 1] AS pair, CAST(i AS DECIMAL(18, 0)) AS whole, i > 2 AS big, "
-            "'€ ' || i AS unicode FROM range(5) t(i)"
+            "'€ ' || i AS unicode, CASE WHEN i <> 1 THEN i > 2 END AS maybe, "
+            "CASE WHEN i <> 1 THEN CAST(i AS INTEGER) END AS some, "
+            "CASE WHEN i <> 1 THEN DATE '2026-01-01' + CAST(i AS INTEGER) END AS some_day, "
+            "sum(i) OVER (ORDER BY i) AS running, TIMESTAMP '2026-11-20 08:30' AS at, "
+            "CAST(i AS SMALLINT) AS small, CASE WHEN i <> 1 THEN ['a', 'b' || i] END AS words, "
+            "CAST(NULL AS TIMESTAMP) AS never, {'k': i} AS pair_struct FROM range(5) t(i)"
         ).to_arrow_table()
         answers = [
             mixed,
