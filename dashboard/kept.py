@@ -222,6 +222,33 @@ def _same_as_kept(cur: duckdb.DuckDBPyConnection, name: str, ids: list[str]) -> 
     return kept_rows.equals(computed)
 
 
+def _update_in_place(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> bool:
+    """The kept rows of the patients in `table` (registered as _kept_answer) updated in place,
+    where each patient has one row for each variant kept and still has exactly one: their
+    place in the table, and so its order, stays (the summary of a patient marked reviewed, a
+    millisecond at 20,000 patients where writing the table anew takes 25 ms and as much again
+    to commit). False when some patient's row count changed; nothing is written then."""
+    where = " AND ".join(f"t._kept_{k} = n._kept_{k}" for k in keys(name))
+    computed, one_to_one, kept_rows = cur.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE k = 1 AND n = 1), "
+        f"(SELECT count(*) FROM {table_name(name)} "
+        f"WHERE patient_id IN (SELECT patient_id FROM _kept_answer)) FROM ("
+        f"SELECT (SELECT count(*) FROM {table_name(name)} t WHERE t.patient_id = n.patient_id "
+        f"AND {where}) AS k, count(*) OVER (PARTITION BY n.patient_id, "
+        f"{', '.join(f'n._kept_{k}' for k in keys(name))}) AS n FROM _kept_answer n)"
+    ).fetchone()
+    if not computed == one_to_one == kept_rows:
+        return False
+    fixed = {"patient_id", "_kept_row", *(f"_kept_{k}" for k in keys(name))}
+    columns = [c for c in table.column_names if c not in fixed]
+    cur.execute(
+        f"UPDATE {table_name(name)} t SET "
+        + ", ".join(f'"{c}" = n."{c}"' for c in columns)
+        + f" FROM _kept_answer n WHERE t.patient_id = n.patient_id AND {where}"
+    )
+    return True
+
+
 def _rewrite_in_order(cur: duckdb.DuckDBPyConnection, name: str, ids: list[str]) -> None:
     """The kept table of `name` with the rows of `ids` replaced by those registered as
     _kept_answer, written anew in its order (a delete and an insert would leave the new rows
@@ -267,7 +294,9 @@ def refresh(
     for name, table in _compute(cur, day, PER_PATIENT, ids).items():
         cur.register("_kept_answer", table)
         try:
-            if not _same_as_kept(cur, name, ids):
+            if _same_as_kept(cur, name, ids):
+                continue
+            if not _update_in_place(cur, name, table):
                 _rewrite_in_order(cur, name, ids)
         finally:
             cur.unregister("_kept_answer")

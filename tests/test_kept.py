@@ -260,6 +260,35 @@ def test_meeting_writes_keep_the_kept_answers_true(sample_db):
         st.close()
 
 
+def test_a_patients_recomputed_rows_are_written_in_place_or_anew_and_read_in_order(sample_db):
+    """Recomputing a patient's kept rows (as marking them reviewed does) puts a changed row back
+    where it was when the patient has as many rows as before, and writes the table anew in its
+    order when not; either way every read of every patient comes back in the query's order."""
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        flags = _kept_rows(cur, "patient_flags")
+        pid = flags["patient_id"].value_counts().index[0]  # the patient with the most flags
+        with st.write() as w:  # the kept rows go stale: one value changed, one flag lost
+            w.execute(
+                "UPDATE kept_caseload_patients SET current_nrs = 99 WHERE patient_id = $p",
+                {"p": pid},
+            )
+            w.execute(
+                "DELETE FROM kept_patient_flags WHERE patient_id = $p AND _kept_row = "
+                "(SELECT min(_kept_row) FROM kept_patient_flags WHERE patient_id = $p)",
+                {"p": pid},
+            )
+            kept.refresh(w, patient_ids=[pid])
+        assert 99 not in set(_kept_rows(cur, "caseload_patients", {
+            "as_of": AS_OF, "start": caseload.Period(AS_OF, caseload.DEFAULT_WEEKS).start,
+        })["current_nrs"])  # fmt: skip
+        assert len(_kept_rows(cur, "patient_flags")) == len(flags)
+        _assert_kept_true(cur)
+    finally:
+        st.close()
+
+
 def test_an_import_recomputes_the_kept_answers_and_a_failed_one_leaves_them_as_they_were(
     sample_db, tmp_path
 ):
