@@ -60,7 +60,7 @@ PAGES = {
         "data_contradictions", "data_freshness",
     ),
 }  # fmt: skip
-PREFETCHED_PAGES = {"patient review"}  # its queries run two at a time, as the page runs them
+PREFETCHED_PAGES = {"patient review", "caseload"}  # queries run two at a time, as these pages do
 APP_PAGES = {  # page file, and its URL query parameters
     "patient review": ("patient.py", "patient"),
     "meeting agenda": ("meeting.py", None),
@@ -123,19 +123,10 @@ def _params(as_of: dt.date, patient_id: str) -> dict:
 
 
 def _caseload_calls(as_of: dt.date) -> list[tuple[str, dict]]:
-    """The caseload page's queries on its default view, as pages/caseload.py asks them: the
-    KPIs for the period and the previous one, a year of cohorts, the rest for the period."""
-    filters = caseload.Filters()
-    shown, previous, year = (caseload._params(p, filters) for p in caseload.default_periods(as_of))
-    on_day = {"as_of": as_of, **filters.params()}
-    calls = [
-        ("caseload_options", {}), ("caseload_kpis", shown), ("caseload_kpis", previous),
-        ("caseload_patients", shown), ("instrument_reference", {"code": "NRS"}),
-        ("caseload_breakdown", dict(shown, by="clinician")), ("caseload_cohorts", year),
-        ("caseload_over_time", on_day), ("caseload_factors", shown),
-        ("caseload_flags", dict(on_day, patient_ids=None)), ("caseload_barriers", on_day),
-    ]  # fmt: skip
-    assert tuple(name for name, _ in calls) == PAGES["caseload"]
+    """The caseload page's queries on its default view, as pages/caseload.py starts them."""
+    period = caseload.default_periods(as_of)[0]
+    calls = list(caseload.page_calls(period, caseload.Filters(), caseload.DEFAULT_BY).values())
+    assert sorted(name for name, _ in calls) == sorted(PAGES["caseload"])
     return calls
 
 
@@ -181,22 +172,18 @@ def _run_page(
     st_: store.Store, page: str, params: dict, patient_id: str, agenda_rows: list[str]
 ) -> float:
     """Every query of a page, as the dashboard runs them: an answer that several queries build
-    on (the caseload's summary and flags) is computed once for the page; the patient page's
-    queries run two at a time, each on its own cursor (components.Prefetch)."""
+    on (the caseload's summary and flags) is computed once for the page; the patient page's and
+    the caseload page's queries run two at a time, each thread on its own cursor
+    (components.Prefetch)."""
     calls = _page_calls(page, params, patient_id, agenda_rows)
     started = time.perf_counter()
     if page in PREFETCHED_PAGES:
-
-        def one(call: tuple[str, dict]) -> None:
-            cur = st_.cursor()
-            try:  # as components.query: the kept rows of a kept answer, else computed
-                if kept.from_kept(cur, call[0], call[1], queries.run) is None:
-                    queries.run(cur, call[0], **call[1])
-            finally:
-                cur.close()
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(one, calls))
+        answers = queries.Answers(cursor=st_.cursor)
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(lambda call: answers(call[0], **call[1]), calls))
+        finally:
+            answers.close()
     else:
         cur = st_.cursor()
         answers = queries.Answers(cur)

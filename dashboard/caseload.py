@@ -105,6 +105,27 @@ def default_periods(as_of: dt.date) -> tuple[Period, Period, Period]:
     return shown, shown.previous, cohort_year(as_of)
 
 
+def page_calls(period: Period, filters: Filters, by: str) -> dict[str, tuple[str, dict]]:
+    """Every query the caseload page runs for this view, with the parameters its parts ask them
+    for, so the page can start them all at once (components.Prefetch) and the benchmark can
+    run them as it does. The patient rows first: the largest answer, and the one the KPIs,
+    breakdown and factors build on when the store does not keep them."""
+    on_day = {"as_of": period.as_of, **filters.params()}
+    return {
+        "patients": ("caseload_patients", _params(period, filters)),
+        "kpis": ("caseload_kpis", _params(period, filters)),
+        "previous_kpis": ("caseload_kpis", _params(period.previous, filters)),
+        "cohorts": ("caseload_cohorts", _params(cohort_year(period.as_of), filters)),
+        "flags": ("caseload_flags", dict(on_day, patient_ids=None)),
+        "options": ("caseload_options", {}),
+        "nrs_reference": ("instrument_reference", {"code": "NRS"}),
+        "breakdown": ("caseload_breakdown", dict(_params(period, filters), by=by)),
+        "over_time": ("caseload_over_time", on_day),
+        "factors": ("caseload_factors", _params(period, filters)),
+        "barriers": ("caseload_barriers", on_day),
+    }
+
+
 def cohorts(run: Run, as_of: dt.date, filters: Filters) -> pd.DataFrame:
     """A year of monthly cohorts to the as-of date."""
     return run("caseload_cohorts", **_params(cohort_year(as_of), filters))

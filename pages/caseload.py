@@ -48,6 +48,14 @@ period = caseload.Period(as_of, int(weeks or caseload.DEFAULT_WEEKS))
 filters = caseload.Filters(
     tuple(sites) or None, tuple(clinicians) or None, tuple(conditions) or None
 )
+# Every answer this view shows, started at once (two at a time); each is read where it is drawn.
+# The breakdown asked for is the one its control (further down) holds, or the URL names.
+asked_by = st.session_state.get("by") or st.query_params.get("by")
+components.Prefetch(
+    **caseload.page_calls(
+        period, filters, asked_by if asked_by in caseload.BREAKDOWNS else caseload.DEFAULT_BY
+    )
+)
 st.caption(
     f"{period.describe()}, against {period.previous.describe()} · {filters.describe()} · "
     f"a share over fewer than {caseload.LOW_N} is marked low n"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import duckdb
@@ -190,12 +191,43 @@ def run_arrow(
 
 
 class Answers:
-    """Runs queries on one cursor, computing each included answer once (per parameters) and
-    reusing it: what the dashboard's cache does, for the CLI and the benchmark."""
+    """Runs queries, computing each included answer once (per parameters) and reusing it: what
+    the dashboard's cache does, for the CLI and the benchmark. On one cursor; or, given
+    `cursor` (a function that opens one), from several threads at once, each on a cursor of
+    its own, as the dashboard's pages run two at a time: a thread asking for an answer another
+    is computing waits for it, as the dashboard's cache does."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection):
-        self.cur = cur
+    def __init__(
+        self,
+        cur: duckdb.DuckDBPyConnection | None = None,
+        *,
+        cursor: Callable[[], duckdb.DuckDBPyConnection] | None = None,
+    ):
+        if (cur is None) == (cursor is None):
+            raise TypeError("Answers takes a cursor, or a function that opens one")
+        self._cur, self._open = cur, cursor
+        self._local = threading.local()
+        self._opened: list[duckdb.DuckDBPyConnection] = []
         self._tables: dict[tuple, pa.Table] = {}
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def cur(self) -> duckdb.DuckDBPyConnection:
+        if self._cur is not None:
+            return self._cur
+        if getattr(self._local, "cur", None) is None:
+            self._local.cur = self._open()
+            with self._lock:
+                self._opened.append(self._local.cur)
+        return self._local.cur
+
+    def close(self) -> None:
+        """Close the cursors opened for threads."""
+        with self._lock:
+            for cur in self._opened:
+                cur.close()
+            self._opened.clear()
 
     def given(self, name: str, params: Mapping) -> dict[str, pa.Table]:
         return {other: self.table(other, **{k: params[k] for k in params_of(other)})
@@ -203,11 +235,14 @@ class Answers:
 
     def table(self, name: str, **params) -> pa.Table:
         key = (name, tuple(sorted((k, repr(v)) for k, v in params.items())))
-        if key not in self._tables:
-            answer = _kept().from_kept(self.cur, name, params, run_arrow)
-            if answer is None:
-                answer = run_arrow(self.cur, name, given=self.given(name, params), **params)
-            self._tables[key] = answer
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._tables:
+                answer = _kept().from_kept(self.cur, name, params, run_arrow)
+                if answer is None:
+                    answer = run_arrow(self.cur, name, given=self.given(name, params), **params)
+                self._tables[key] = answer
         return self._tables[key]
 
     def __call__(self, name: str, **params) -> pd.DataFrame:
