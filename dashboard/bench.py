@@ -51,9 +51,8 @@ PAGES = {
         "patient_timeline_markers",
     ),
     "caseload": (  # each with the period pages/caseload.py asks it for: _caseload_calls
-        "caseload_options", "caseload_kpis", "caseload_kpis", "caseload_patients",
-        "instrument_reference", "caseload_breakdown", "caseload_cohorts", "caseload_over_time",
-        "caseload_factors", "caseload_flags", "caseload_barriers",
+        "caseload_patients", "caseload_kpis", "caseload_kpis", "caseload_options",
+        "instrument_reference", "caseload_breakdown",
     ),
     "data": (
         "table_row_counts", "import_batches_recent", "patients_without_recent_data", "flag_rule",
@@ -123,10 +122,12 @@ def _params(as_of: dt.date, patient_id: str) -> dict:
 
 
 def _caseload_calls(as_of: dt.date) -> list[tuple[str, dict]]:
-    """The caseload page's queries on its default view, as pages/caseload.py starts them."""
-    period = caseload.default_periods(as_of)[0]
-    calls = list(caseload.page_calls(period, caseload.Filters(), caseload.DEFAULT_BY).values())
-    assert sorted(name for name, _ in calls) == sorted(PAGES["caseload"])
+    """The caseload page's queries as it opens, as pages/caseload.py starts them: above its
+    tabs, then its first tab's (the others run only when opened)."""
+    period, filters = caseload.default_periods(as_of)[0], caseload.Filters()
+    calls = [*caseload.opening_calls(period, filters).values(),
+             *caseload.tab_calls(period, filters, caseload.TABS[0], caseload.DEFAULT_BY).values()]  # fmt: skip
+    assert tuple(name for name, _ in calls) == PAGES["caseload"]
     return calls
 
 

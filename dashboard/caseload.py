@@ -19,6 +19,8 @@ DEFAULT_WEEKS = 12
 BREAKDOWNS = ("clinician", "site", "condition", "discipline")  # the first: the default
 DEFAULT_BY = BREAKDOWNS[0]
 PERIOD_WEEKS = (4, 12, 26, 52)
+# The page's tabs, the first open when it opens; only the open one runs (its `tab` in the URL).
+TABS = ("Breakdowns", "Pain change", "Trends", "Factors", "Flags and barriers", "Patients")
 # A share over fewer patients than this is marked low-n (the issue's reporting rule, not a
 # clinical threshold): it is shown, but not to be read as a rate.
 LOW_N = 5
@@ -105,25 +107,36 @@ def default_periods(as_of: dt.date) -> tuple[Period, Period, Period]:
     return shown, shown.previous, cohort_year(as_of)
 
 
-def page_calls(period: Period, filters: Filters, by: str) -> dict[str, tuple[str, dict]]:
-    """Every query the caseload page runs for this view, with the parameters its parts ask them
-    for, so the page can start them all at once (components.Prefetch) and the benchmark can
-    run them as it does. The patient rows first: the largest answer, and the one the KPIs,
-    breakdown and factors build on when the store does not keep them."""
-    on_day = {"as_of": period.as_of, **filters.params()}
+def opening_calls(period: Period, filters: Filters) -> dict[str, tuple[str, dict]]:
+    """The queries the caseload page runs above its tabs (filters, KPIs against the previous
+    period, the patient rows every tab but two draws from), with the parameters its parts ask
+    them for, so the page can start them at once (components.Prefetch) and the benchmark can
+    run them as it does. The patient rows first: the largest answer, and the one the KPIs
+    build on when the store does not keep them."""
     return {
         "patients": ("caseload_patients", _params(period, filters)),
         "kpis": ("caseload_kpis", _params(period, filters)),
         "previous_kpis": ("caseload_kpis", _params(period.previous, filters)),
-        "cohorts": ("caseload_cohorts", _params(cohort_year(period.as_of), filters)),
-        "flags": ("caseload_flags", dict(on_day, patient_ids=None)),
         "options": ("caseload_options", {}),
         "nrs_reference": ("instrument_reference", {"code": "NRS"}),
-        "breakdown": ("caseload_breakdown", dict(_params(period, filters), by=by)),
-        "over_time": ("caseload_over_time", on_day),
-        "factors": ("caseload_factors", _params(period, filters)),
-        "barriers": ("caseload_barriers", on_day),
     }
+
+
+def tab_calls(period: Period, filters: Filters, tab: str, by: str) -> dict[str, tuple[str, dict]]:
+    """The queries of one of the page's tabs (TABS), which runs only while it is open."""
+    on_day = {"as_of": period.as_of, **filters.params()}
+    return {
+        "Breakdowns": {"breakdown": ("caseload_breakdown", dict(_params(period, filters), by=by))},
+        "Trends": {
+            "cohorts": ("caseload_cohorts", _params(cohort_year(period.as_of), filters)),
+            "over_time": ("caseload_over_time", on_day),
+        },
+        "Factors": {"factors": ("caseload_factors", _params(period, filters))},
+        "Flags and barriers": {
+            "flags": ("caseload_flags", dict(on_day, patient_ids=None)),
+            "barriers": ("caseload_barriers", on_day),
+        },
+    }.get(tab, {})
 
 
 def cohorts(run: Run, as_of: dt.date, filters: Filters) -> pd.DataFrame:

@@ -48,14 +48,8 @@ period = caseload.Period(as_of, int(weeks or caseload.DEFAULT_WEEKS))
 filters = caseload.Filters(
     tuple(sites) or None, tuple(clinicians) or None, tuple(conditions) or None
 )
-# Every answer this view shows, started at once (two at a time); each is read where it is drawn.
-# The breakdown asked for is the one its control (further down) holds, or the URL names.
-asked_by = st.session_state.get("by") or st.query_params.get("by")
-components.Prefetch(
-    **caseload.page_calls(
-        period, filters, asked_by if asked_by in caseload.BREAKDOWNS else caseload.DEFAULT_BY
-    )
-)
+# The answers above the tabs, started at once (two at a time); each is read where it is drawn.
+components.Prefetch(**caseload.opening_calls(period, filters))
 st.caption(
     f"{period.describe()}, against {period.previous.describe()} · {filters.describe()} · "
     f"a share over fewer than {caseload.LOW_N} is marked low n"
@@ -128,128 +122,152 @@ def chart_to_patient(figure, key: str) -> None:
         open_patient(points[0]["customdata"][0])
 
 
-tabs = st.tabs(["Breakdowns", "Pain change", "Trends", "Factors", "Flags and barriers", "Patients"])
+# Only the open tab runs, so the page opens on its breakdowns without computing the rest; the
+# tab is in the URL, so a link opens the same one.
+tabs = st.tabs(caseload.TABS, key="tab", bind="query-params")
+open_tab = next((name for name, tab in zip(caseload.TABS, tabs, strict=True) if tab.open), None)
+asked_by = st.session_state.get("by") or st.query_params.get("by")
+components.Prefetch(
+    **caseload.tab_calls(
+        period,
+        filters,
+        open_tab or caseload.TABS[0],
+        asked_by if asked_by in caseload.BREAKDOWNS else caseload.DEFAULT_BY,
+    )
+)
 
-with tabs[0]:
-    by = st.segmented_control(
-        "Break down by",
-        caseload.BREAKDOWNS,
-        default=caseload.DEFAULT_BY,
-        required=True,
-        key="by",
-        bind="query-params",
-    )
-    groups = caseload.breakdown(q, period, filters, by)
-    st.plotly_chart(
-        components.figure(charts.breakdown_bars, groups, by, caseload.LOW_N), width="stretch"
-    )
-    st.dataframe(
-        groups,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "meaningful_pct": st.column_config.NumberColumn("meaningful %", format="%.1f"),
-            "substantial_pct": st.column_config.NumberColumn("substantial %", format="%.1f"),
-            "median_change_pct": st.column_config.NumberColumn("median change %", format="%+.1f"),
-            "gas_met_pct": st.column_config.NumberColumn("GAS T >= 50 %", format="%.1f"),
-            "attendance_pct": st.column_config.NumberColumn("attendance %", format="%.1f"),
-            "adherence_pct": st.column_config.NumberColumn("adherence %", format="%.1f"),
-            "completeness_pct": st.column_config.NumberColumn("completeness %", format="%.1f"),
-            "outcome_n": st.column_config.NumberColumn(
-                "outcome n", help="In care >= 8 weeks with a baseline and a current rating"
-            ),
-            "gas_n": st.column_config.NumberColumn("GAS n"),
-        },
-    )
-
-with tabs[1]:
-    if outcome.empty:
-        components.empty_state("No patient has been in care 8 weeks with a current rating.")
-    else:
-        chart_to_patient(
-            components.figure_of(selected, charts.pain_change_distribution, outcome, nrs_ref),
-            "distribution",
+if tabs[0].open:
+    with tabs[0]:
+        by = st.segmented_control(
+            "Break down by",
+            caseload.BREAKDOWNS,
+            default=caseload.DEFAULT_BY,
+            required=True,
+            key="by",
+            bind="query-params",
+        )
+        groups = caseload.breakdown(q, period, filters, by)
+        st.plotly_chart(
+            components.figure(charts.breakdown_bars, groups, by, caseload.LOW_N), width="stretch"
+        )
+        st.dataframe(
+            groups,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "meaningful_pct": st.column_config.NumberColumn("meaningful %", format="%.1f"),
+                "substantial_pct": st.column_config.NumberColumn("substantial %", format="%.1f"),
+                "median_change_pct": st.column_config.NumberColumn(
+                    "median change %", format="%+.1f"
+                ),
+                "gas_met_pct": st.column_config.NumberColumn("GAS T >= 50 %", format="%.1f"),
+                "attendance_pct": st.column_config.NumberColumn("attendance %", format="%.1f"),
+                "adherence_pct": st.column_config.NumberColumn("adherence %", format="%.1f"),
+                "completeness_pct": st.column_config.NumberColumn("completeness %", format="%.1f"),
+                "outcome_n": st.column_config.NumberColumn(
+                    "outcome n", help="In care >= 8 weeks with a baseline and a current rating"
+                ),
+                "gas_n": st.column_config.NumberColumn("GAS n"),
+            },
         )
 
-with tabs[2]:
-    st.plotly_chart(
-        components.figure(charts.cohort_trend, caseload.cohorts(q, as_of, filters), caseload.LOW_N),
-        width="stretch",
-    )
-    st.plotly_chart(
-        components.figure(
-            charts.caseload_over_time, q("caseload_over_time", as_of=as_of, **filters.params())
-        ),
-        width="stretch",
-    )
+if tabs[1].open:
+    with tabs[1]:
+        if outcome.empty:
+            components.empty_state("No patient has been in care 8 weeks with a current rating.")
+        else:
+            chart_to_patient(
+                components.figure_of(selected, charts.pain_change_distribution, outcome, nrs_ref),
+                "distribution",
+            )
 
-with tabs[3]:
-    st.info(
-        "Associations, not causes: patients in care >= 8 weeks with a current rating, grouped "
-        "by each factor; every bar says its n.",
-        icon=":material/info:",
-    )
-    found = caseload.factors(q, period, filters)
-    sections = (
+if tabs[2].open:
+    with tabs[2]:
+        st.plotly_chart(
+            components.figure(
+                charts.cohort_trend, caseload.cohorts(q, as_of, filters), caseload.LOW_N
+            ),
+            width="stretch",
+        )
+        st.plotly_chart(
+            components.figure(
+                charts.caseload_over_time, q("caseload_over_time", as_of=as_of, **filters.params())
+            ),
+            width="stretch",
+        )
+
+if tabs[3].open:
+    with tabs[3]:
+        st.info(
+            "Associations, not causes: patients in care >= 8 weeks with a current rating, grouped "
+            "by each factor; every bar says its n.",
+            icon=":material/info:",
+        )
+        found = caseload.factors(q, period, filters)
+        sections = (
         ("Sleep", ("Baseline sleep quality", "Change in sleep quality")),
         ("Social support", ("Caregiver involvement", "Peer-group sessions (past 4 weeks)",
                             "Open barriers", "Work status", "Workplace accommodation")),
         ("Engagement", ("Attendance in the period", "Home-practice adherence in the period")),
     )  # fmt: skip
-    for title, names in sections:
-        part = found[found.factor.isin(names)]
-        if part.empty:
-            continue
-        st.plotly_chart(
-            components.figure(charts.factor_bars, part, title, caseload.LOW_N), width="stretch"
+        for title, names in sections:
+            part = found[found.factor.isin(names)]
+            if part.empty:
+                continue
+            st.plotly_chart(
+                components.figure(charts.factor_bars, part, title, caseload.LOW_N), width="stretch"
+            )
+            with st.expander(f"{title}: the numbers, with home-practice adherence"):
+                st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
+        chart_to_patient(
+            components.figure_of(selected, charts.sleep_vs_pain, outcome), "sleep_scatter"
         )
-        with st.expander(f"{title}: the numbers, with home-practice adherence"):
-            st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
-    chart_to_patient(components.figure_of(selected, charts.sleep_vs_pain, outcome), "sleep_scatter")
 
-with tabs[4]:
-    flags_col, barriers_col = st.columns(2)
-    with flags_col:
-        st.subheader("Patients by flag")
-        st.dataframe(
-            q("caseload_flags", as_of=as_of, patient_ids=None, **filters.params()),
+if tabs[4].open:
+    with tabs[4]:
+        flags_col, barriers_col = st.columns(2)
+        with flags_col:
+            st.subheader("Patients by flag")
+            st.dataframe(
+                q("caseload_flags", as_of=as_of, patient_ids=None, **filters.params()),
+                hide_index=True,
+                column_config={"flag": None},
+            )
+        with barriers_col:
+            st.subheader("Open barriers by kind")
+            st.dataframe(q("caseload_barriers", as_of=as_of, **filters.params()), hide_index=True)
+
+if tabs[5].open:
+    with tabs[5]:
+        table = components.caseload_table(patients, period, filters, frame.privacy_mode)
+        st.caption("Click a row, or its Open link, to open the patient's progress review.")
+        picked = st.dataframe(
+            table,
             hide_index=True,
-            column_config={"flag": None},
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="patients_table",
+            column_config={
+                "open": st.column_config.LinkColumn("open", display_text="Open"),
+                "change_pct": st.column_config.NumberColumn("change %", format="%+.1f"),
+                "change_points": st.column_config.NumberColumn("change", format="%+.1f"),
+            },
         )
-    with barriers_col:
-        st.subheader("Open barriers by kind")
-        st.dataframe(q("caseload_barriers", as_of=as_of, **filters.params()), hide_index=True)
+        if picked and picked.selection.rows:
+            open_patient(table["patient_id"][picked.selection.rows[0]].as_py())
 
-with tabs[5]:
-    table = components.caseload_table(patients, period, filters, frame.privacy_mode)
-    st.caption("Click a row, or its Open link, to open the patient's progress review.")
-    picked = st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="patients_table",
-        column_config={
-            "open": st.column_config.LinkColumn("open", display_text="Open"),
-            "change_pct": st.column_config.NumberColumn("change %", format="%+.1f"),
-            "change_points": st.column_config.NumberColumn("change", format="%+.1f"),
-        },
-    )
-    if picked and picked.selection.rows:
-        open_patient(table["patient_id"][picked.selection.rows[0]].as_py())
+        def export() -> bytes:
+            data = caseload.to_csv(caseload.patient_table(patients, frame.privacy_mode))
+            components.record_caseload_export(frame, period, filters)
+            return data
 
-    def export() -> bytes:
-        data = caseload.to_csv(caseload.patient_table(patients, frame.privacy_mode))
-        components.record_caseload_export(frame, period, filters)
-        return data
-
-    st.download_button(
-        "Patient table (CSV)",
-        data=export,
-        file_name=caseload.file_name(as_of, frame.privacy_mode),
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        help="Masked when privacy mode is on (aliases, no names). Written to the audit log.",
-    )
+        st.download_button(
+            "Patient table (CSV)",
+            data=export,
+            file_name=caseload.file_name(as_of, frame.privacy_mode),
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+            help="Masked when privacy mode is on (aliases, no names). Written to the audit log.",
+        )

@@ -198,6 +198,17 @@ def test_cli_json_equals_the_page(crafted, monkeypatch, capsys):
     captions = " ".join(c.value for c in at.caption)
     assert "n = 2 patients · **low n**" in captions  # GAS T and adherence
 
+    # Only the open tab runs: the page opens on its breakdowns, with no patient table yet.
+    assert [t.label for t in at.tabs] == list(caseload.TABS)
+    assert not any("open" in df.value.columns for df in at.dataframe)
+    assert any("meaningful_pct" in df.value.columns for df in at.dataframe)
+    # The Patients tab, named in the URL: its table, and no breakdown computed.
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["tab"] = "Patients"
+    at.run()
+    at.switch_page("../pages/caseload.py").run()
+    assert not at.exception, at.exception
+    assert not any("meaningful_pct" in df.value.columns for df in at.dataframe)
     # The drill-down link carries the patient id; a URL filter narrows the page.
     patients_table = next(df.value for df in at.dataframe if "open" in df.value.columns)
     links = dict(zip(patients_table["patient_id"], patients_table["open"], strict=True))
@@ -241,3 +252,54 @@ def test_the_pain_change_chart_keeps_each_response_class_one_block_at_any_size()
     assert fig.layout.bargap == 0.05 and all(t.marker.line.width == 0 for t in fig.data)
     many = pd.concat([few] * 100, ignore_index=True)  # 500 bars: they touch, no white gaps
     assert charts.pain_change_distribution(many, nrs_ref).layout.bargap == 0
+
+
+def test_each_tab_opened_from_the_url_shows_its_own_answers_and_only_those(crafted, monkeypatch):
+    """A tab runs only while open, so each is checked opened by itself: the numbers it shows
+    are the store's, and the other tabs' answers are not there."""
+    run = run_on(crafted)
+    everyone = caseload.Filters()
+    patients = caseload.patients(run, PERIOD, everyone)
+    outcome = patients[patients.counts_for_outcome]
+    flags = run("caseload_flags", as_of=AS_OF, patient_ids=None, **everyone.params())
+    barriers = run("caseload_barriers", as_of=AS_OF, **everyone.params())
+    db = crafted.path
+    crafted.close()
+    monkeypatch.setenv(store.DB_ENV, str(db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+
+    def opened(tab: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params["tab"] = tab
+        at.run()
+        at.switch_page("../pages/caseload.py").run()
+        assert not at.exception, (tab, at.exception)
+        return at
+
+    def figures(at) -> list[dict]:
+        return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+    try:
+        at = opened("Pain change")
+        (distribution,) = figures(at)
+        drawn = {d[0] for t in distribution["data"] for d in t.get("customdata", [])}
+        assert drawn == set(outcome["patient_id"])
+
+        at = opened("Trends")
+        assert len(figures(at)) == 2 and not at.dataframe
+
+        at = opened("Factors")
+        assert "Associations, not causes" in at.info[0].value
+        titles = [f["layout"]["title"]["text"] for f in figures(at)]  # no sleep diary here
+        assert titles == ["Social support", "Engagement", "Sleep change vs pain change (n = 0)"]
+
+        at = opened("Flags and barriers")
+        assert [h.value for h in at.subheader] == ["Patients by flag", "Open barriers by kind"]
+        shown_flags, shown_barriers = (df.value for df in at.dataframe)
+        assert len(shown_flags) == 3
+        pd.testing.assert_frame_equal(shown_flags.reset_index(drop=True), flags)
+        pd.testing.assert_frame_equal(shown_barriers.reset_index(drop=True), barriers)
+        assert not figures(at)
+    finally:
+        components.open_store.clear()
+        gc.collect()

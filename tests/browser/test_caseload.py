@@ -31,6 +31,8 @@ def test_filter_then_click_through_to_a_patient(server, page):
 
     # Click the patient with the largest pain reduction in the distribution chart.
     page.get_by_role("tab", name="Pain change").click()
+    expect(page).to_have_url(re.compile(r"tab=Pain(\+|%20)change"))  # only the open tab runs
+    wait_idle(page)
     bars = page.locator("[data-testid='stPlotlyChart'] g.point path >> visible=true")
     expect(bars.first).to_be_visible()
     bars.first.scroll_into_view_if_needed()
