@@ -35,7 +35,7 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
         assert browser[figure] > 0, figure
     assert browser["server_peak_rss_mb"] > 50
     table = (out / "bench.md").read_text()
-    assert "| caseload | 11 |" in table and "| meeting agenda | 5 |" in table
+    assert "| caseload | 6 |" in table and "| meeting agenda | 5 |" in table
     assert (
         "the pandas approach" in table
         and "- Against the floor, like for like: meeting agenda" in table

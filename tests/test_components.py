@@ -102,3 +102,37 @@ def test_a_shared_figure_is_sent_as_the_chart_builder_made_it():
     assert sent["data"][0]["customdata"][119] == ["P00119"]
     assert sent["data"][0]["x"][0].startswith("2026-09-01")
     assert shown.to_dict() is shown.to_dict()  # made once
+
+
+def test_a_few_patients_rows_are_taken_from_the_whole_answer_computed_for_the_same_data(
+    sample_db, monkeypatch
+):
+    """On a day the store keeps nothing for, the agenda computes every patient's flag lists;
+    the page's 40 rows and the presenter's patient then come from those, not from the store,
+    and are exactly the rows the query gives for them."""
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    day = AS_OF - dt.timedelta(days=3)  # not the day kept
+    try:
+        agenda = components.query(
+            "meeting_agenda", as_of=day, meeting_id=day.isoformat(), patient_ids=None
+        )
+        ids = agenda["patient_id"].head(5).tolist()[::-1]  # asked in any order
+        cur = components.current_store().cursor()
+        expected = {
+            name: queries.run(cur, name, as_of=day, patient_ids=ids)
+            for name in ("patient_flag_lists", "patient_summary", "patient_flags")
+        }
+        asked = []
+        monkeypatch.setattr(queries, "run", lambda *a, **k: asked.append(a[1]))
+        monkeypatch.setattr(queries, "run_arrow", lambda *a, **k: asked.append(a[1]))
+        for name, rows in expected.items():
+            shown = components.query(name, as_of=day, patient_ids=ids)
+            pd.testing.assert_frame_equal(shown, rows)
+            assert len(shown) > 0 and set(shown["patient_id"]) <= set(ids)
+        assert asked == []  # none of them was run against the store
+    finally:
+        components._cached.clear()
+        components._included.clear()
+        components._WHOLE.clear()
+        components.open_store.clear()
+        gc.collect()

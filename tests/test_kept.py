@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 import queries
-from dashboard import bench, caseload, importer, kept, meeting, store
+from dashboard import caseload, importer, kept, meeting, store
 from tests.conftest import AS_OF, snapshot, write_csv
 
 
@@ -129,14 +129,20 @@ def test_the_caseload_page_on_the_kept_rows_shows_what_it_computes(sample_db):
 def test_the_caseload_pages_opening_view_is_read_whole_and_a_filtered_view_on_the_patient_rows(
     sample_db,
 ):
-    """The page's own calls on its opening view read each answer's kept rows; a filter or
-    another breakdown computes the answer on the kept patient rows (or on the store's tables
-    where it does not build on them); every read equals the answer computed whole."""
+    """The page's own calls on its opening view (every tab's) read each answer's kept rows; a
+    filter or another breakdown computes the answer on the kept patient rows (or on the store's
+    tables where it does not build on them); every read equals the answer computed whole."""
     st = store.open_store(sample_db)
     try:
         cur = st.cursor()
         run, read_from = _recording()
-        calls = [(n, p) for n, p in bench._caseload_calls(AS_OF) if n in kept.KEPT]
+        period, everyone = caseload.Period(AS_OF, caseload.DEFAULT_WEEKS), caseload.Filters()
+        every_tab = [
+            *caseload.opening_calls(period, everyone).values(),
+            *(call for tab in caseload.TABS
+              for call in caseload.tab_calls(period, everyone, tab, caseload.DEFAULT_BY).values()),
+        ]  # fmt: skip
+        calls = [(n, p) for n, p in every_tab if n in kept.KEPT]
         assert {n for n, _ in calls} == set(kept.WHOLE) | {"caseload_patients"}
         for name, params in calls:
             read_from.clear()
