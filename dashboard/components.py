@@ -19,7 +19,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pyarrow as pa
-import pyarrow.compute as pc
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
@@ -112,15 +111,14 @@ _WHOLE_LOCK = threading.Lock()
 
 
 def _whole_key(db: str, data_version: int, name: str, params: tuple) -> tuple | None:
-    values = dict(params)
-    if name not in kept.PER_PATIENT or "patient_ids" not in values:
+    if name not in queries.SAME_ROWS_PER_PATIENT:
         return None
     return (db, data_version, name, repr(sorted((k, v) for k, v in params if k != "patient_ids")))
 
 
 def _from_whole(db: str, data_version: int, name: str, params: tuple) -> pa.Table | None:
-    """The rows of the patients in `params` of the whole answer computed lately, in its order
-    (which is the query's: by patient), or None when there is none."""
+    """The rows of the patients in `params` of the whole answer computed lately (the answer for
+    them: queries.rows_of_patients), or None when there is none."""
     ids = dict(params).get("patient_ids")
     key = _whole_key(db, data_version, name, params)
     if key is None or ids is None:
@@ -129,7 +127,7 @@ def _from_whole(db: str, data_version: int, name: str, params: tuple) -> pa.Tabl
         whole = _WHOLE.get(key)
     if whole is None:
         return None
-    return whole.filter(pc.is_in(whole["patient_id"], value_set=pa.array(list(ids), pa.string())))
+    return queries.rows_of_patients(whole, ids)
 
 
 def _keep_whole(db: str, data_version: int, name: str, params: tuple, table: pa.Table) -> None:

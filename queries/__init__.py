@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 HERE = Path(__file__).resolve().parent
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -27,6 +28,20 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ROW_PER_PATIENT = frozenset({"patient_summary", "patient_flags", "patient_flag_lists",
                              "patient_pain", "caseload_patients", "meeting_agenda",
                              "review_actions"})  # fmt: skip
+# Answers whose rows for a patient are the same whichever other patients are asked for with
+# them (the agenda's are not: its places depend on the set): a few patients' rows are those rows
+# of the whole caseload's answer (patient_ids NULL), when that has been computed already.
+SAME_ROWS_PER_PATIENT = frozenset({"patient_summary", "patient_flags", "patient_flag_lists",
+                                   "caseload_patients"})  # fmt: skip
+
+
+def rows_of_patients(whole: pa.Table, patient_ids) -> pa.Table:
+    """The rows of `patient_ids` in the whole caseload's answer, in its order: the answer for
+    them, for a query in SAME_ROWS_PER_PATIENT (each ordered by patient)."""
+    wanted = pa.array(list(patient_ids), pa.string())
+    return whole.filter(pc.is_in(whole["patient_id"], value_set=wanted))
+
+
 _INCLUDE = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
 
 
@@ -233,13 +248,27 @@ class Answers:
         return {other: self.table(other, **{k: params[k] for k in params_of(other)})
                 for other in includes(name)}  # fmt: skip
 
+    @staticmethod
+    def _key(name: str, params: Mapping) -> tuple:
+        return (name, tuple(sorted((k, repr(v)) for k, v in params.items())))
+
+    def _from_whole(self, name: str, params: Mapping) -> pa.Table | None:
+        """A few patients' rows from the whole caseload's answer, when it was computed here."""
+        ids = params.get("patient_ids")
+        if name not in SAME_ROWS_PER_PATIENT or ids is None:
+            return None
+        whole = self._tables.get(self._key(name, {**params, "patient_ids": None}))
+        return None if whole is None else rows_of_patients(whole, ids)
+
     def table(self, name: str, **params) -> pa.Table:
-        key = (name, tuple(sorted((k, repr(v)) for k, v in params.items())))
+        key = self._key(name, params)
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._tables:
-                answer = _kept().from_kept(self.cur, name, params, run_arrow)
+                answer = self._from_whole(name, params)
+                if answer is None:
+                    answer = _kept().from_kept(self.cur, name, params, run_arrow)
                 if answer is None:
                     answer = run_arrow(self.cur, name, given=self.given(name, params), **params)
                 self._tables[key] = answer
@@ -248,6 +277,9 @@ class Answers:
     def __call__(self, name: str, **params) -> pd.DataFrame:
         if name in included_anywhere():  # others build on it: computed once, as a table
             return frame(self.cur, self.table(name, **params))
+        whole = self._from_whole(name, params)
+        if whole is not None:
+            return frame(self.cur, whole)
         answer = _kept().from_kept(self.cur, name, params, run)
         if answer is None:
             answer = run(self.cur, name, given=self.given(name, params), **params)

@@ -157,6 +157,23 @@ def test_answers_built_on_shared_answers_equal_the_ones_computed_whole(sample_db
             "caseload_patients", "patient_flag_lists", "patient_flags", "patient_pain",
             "patient_summary",
         ]  # fmt: skip
+        # A few patients' rows (the agenda page's flag lists) are those of the whole answer,
+        # not computed again; the agenda's own places depend on its set, so it is computed.
+        ids = queries.run(cur, "meeting_agenda", **agenda)["patient_id"].head(4).tolist()[::-1]
+        names = ("patient_flag_lists", "patient_summary", "patient_flags")
+        expected = [queries.run(cur, n, as_of=day, patient_ids=ids) for n in names]
+        ran, run, run_arrow = [], queries.run, queries.run_arrow
+        queries.run = lambda cur, name, **kw: ran.append(name) or run(cur, name, **kw)
+        queries.run_arrow = lambda cur, name, **kw: ran.append(name) or run_arrow(cur, name, **kw)
+        try:
+            for name, rows in zip(names, expected, strict=True):
+                pd.testing.assert_frame_equal(answers(name, as_of=day, patient_ids=ids), rows)
+            assert ran == []
+            few = answers("meeting_agenda", **dict(agenda, patient_ids=ids))
+            assert ran == ["meeting_agenda"]
+        finally:
+            queries.run, queries.run_arrow = run, run_arrow
+        assert few["position"].tolist() == [1, 2, 3, 4]
     finally:
         st.close()
 
