@@ -559,8 +559,8 @@ def markdown(f: dict) -> str:
             for page in ("meeting agenda", "caseload")
         ),
         f"- Kept answers (the caseload's summary, flags and flag lists for the as-of day, its "
-        f"patients for the caseload page's periods, the page's other answers for the view it "
-        f"opens on, and the day's meeting agenda; recomputed by every import, and by the "
+        f"patients for the caseload page's periods, the page's other answers for the view each "
+        f"of its tabs opens on, and the day's meeting agenda; recomputed by every import, and by the "
         f"dashboard when it starts on a day no import kept them for): "
         f"{f['kept_refresh_ms']} ms",
         f"- Agenda + caseload KPIs in a fresh process: ours {o['ms']} ms at {o['peak_rss_mb']} MB "

@@ -1,6 +1,6 @@
 """Answers the store keeps: the whole caseload's summary, flags and flag lists on one as-of day,
 the caseload's patient rows for the periods the caseload page opens on, and the caseload page's
-other answers for the view it opens on.
+other answers for the view each of its tabs opens on.
 
 The agenda and every caseload view build on these answers, and computing them reads every table
 of the store (about 0.4 s for 20,000 patients, 2 s for 100,000; the caseload page's previous
@@ -36,7 +36,7 @@ from dashboard import store
 # A row per patient, in the order they are computed: the flag lists build on the flags, the
 # caseload's patient rows on the summary.
 PER_PATIENT = ("patient_summary", "patient_flags", "patient_flag_lists", "caseload_patients")
-# The caseload page's other answers for the view it opens on (no filter), each kept whole; most
+# The caseload page's other answers for the view each tab opens on (no filter), each kept whole; most
 # build on the kept patient rows, and they are computed after them.
 WHOLE = ("caseload_kpis", "caseload_breakdown", "caseload_cohorts", "caseload_factors",
          "caseload_flags", "caseload_over_time", "caseload_barriers")  # fmt: skip

@@ -28,7 +28,7 @@ if kept_day is not None:
     st.caption(
         f"The agenda and the caseload read answers kept for {kept_day:%d %b %Y}: the caseload's "
         f"summary and flags, its patients for the caseload's {caseload.DEFAULT_WEEKS}-week "
-        "period, the period before it and the year, what the caseload page shows when it opens "
+        "period, the period before it and the year, what each caseload tab shows when opened "
         f"(no filter, broken down by {caseload.DEFAULT_BY}), and the day's meeting agenda. "
         "Every import recomputes them, and so does the dashboard when it starts or a day passes "
         "with no import. For any other as-of date, period, filter or breakdown they compute "

@@ -64,7 +64,7 @@ def test_data_page_counts_batches_and_stale_patients(app, sample_db):
     assert kept_caption == [
         "The agenda and the caseload read answers kept for 20 Nov 2026: the caseload's summary "
         "and flags, its patients for the caseload's 12-week period, the period before it and the "
-        "year, what the caseload page shows when it opens (no filter, broken down by "
+        "year, what each caseload tab shows when opened (no filter, broken down by "
         "clinician), and the day's meeting agenda. Every import recomputes them, and so does the dashboard when it starts or a "
         "day passes with no import. For any other as-of date, period, filter or breakdown they "
         "compute them when asked."
