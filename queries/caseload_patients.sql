@@ -6,6 +6,8 @@
 -- care, MEASURES.md), the latest GAS T-score, attendance and home-practice adherence in the
 -- period, a pain rating in the last 14 days, open barriers, sleep quality in the first and the
 -- last 14 days, and the latest social-support record.
+-- Sleep quality (a decimal) is averaged as DECIMAL, exactly: its mean, and the 0.1 it is rounded
+-- to, do not depend on the order DuckDB adds the nights in (as a double they did, at x.x5).
 -- params: $as_of, $start, $sites, $clinicians, $conditions (lists, or NULL for all),
 --         $patient_ids (NULL; passed to patient_summary.sql)
 WITH
@@ -62,9 +64,9 @@ open_barriers AS (
 ),
 sleep AS (
     SELECT d.patient_id,
-        round(avg(d.quality) FILTER (WHERE d.date BETWEEN m.start_date AND m.start_date + 13), 1)
+        round(avg(CAST(d.quality AS DECIMAL(18, 6))) FILTER (WHERE d.date BETWEEN m.start_date AND m.start_date + 13), 1)
             AS sleep_quality_baseline,
-        round(avg(d.quality) FILTER (WHERE d.date BETWEEN $as_of - 13 AND $as_of), 1)
+        round(avg(CAST(d.quality AS DECIMAL(18, 6))) FILTER (WHERE d.date BETWEEN $as_of - 13 AND $as_of), 1)
             AS sleep_quality_recent
     FROM sleep_diary d
     JOIN members m USING (patient_id)

@@ -2,12 +2,14 @@
 -- 14 days against the 14 days before (mean quality, mean total sleep, nights), the latest social
 -- support record (caregiver involvement, peer-group sessions, work, accommodation, MSPSS with its
 -- band from the reference, ZBI-12), open barriers, and milestones (achieved, next due).
+-- Sleep quality (a decimal) is averaged as DECIMAL, exactly: its mean, and the 0.1 it is rounded
+-- to, do not depend on the order DuckDB adds the nights in (as a double they did, at x.x5).
 -- params: $patient_id, $as_of
 WITH
 sleep AS (
     SELECT
-        round(avg(quality) FILTER (WHERE date BETWEEN $as_of - 13 AND $as_of), 1) AS sleep_quality_14d,
-        round(avg(quality) FILTER (WHERE date BETWEEN $as_of - 27 AND $as_of - 14), 1)
+        round(avg(CAST(quality AS DECIMAL(18, 6))) FILTER (WHERE date BETWEEN $as_of - 13 AND $as_of), 1) AS sleep_quality_14d,
+        round(avg(CAST(quality AS DECIMAL(18, 6))) FILTER (WHERE date BETWEEN $as_of - 27 AND $as_of - 14), 1)
             AS sleep_quality_prev_14d,
         round(avg(total_sleep_min) FILTER (WHERE date BETWEEN $as_of - 13 AND $as_of))
             AS sleep_min_14d,

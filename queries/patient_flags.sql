@@ -6,6 +6,8 @@
 -- Windows: "last N days" = as_of - (N - 1) .. as_of; "the N days before" = the N days just before.
 -- Only patients in care on the as-of date are flagged: started by then, and not yet discharged
 -- (a discharge date after the as-of date, or none and status active / on hold).
+-- Sleep quality (a decimal) is averaged as DECIMAL, exactly: its mean, and the 0.1 it is rounded
+-- to, do not depend on the order DuckDB adds the nights in (as a double they did, at x.x5).
 -- params: $as_of, $patient_ids (a list of patient ids, or NULL for every patient)
 WITH
 prm AS (
@@ -67,8 +69,8 @@ latest AS (
         arg_max(a.item9, a.date) FILTER (WHERE a.item9 IS NOT NULL) AS item9,
         max(a.date) FILTER (WHERE a.item9 IS NOT NULL) AS item9_date
     FROM assessments a
-    SEMI JOIN cohort c ON c.patient_id = a.patient_id
-    WHERE a.date <= $as_of
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), a.patient_id))
+      AND a.date <= $as_of
       AND a.instrument IN ('PHQ9', 'GAD7', 'PCS', 'PSEQ', 'ISI', 'ZBI12')
     GROUP BY a.patient_id, a.instrument
 ),
@@ -143,14 +145,14 @@ f_low_self_efficacy AS (
 ),
 sleep_windows AS (
     SELECT s.patient_id,
-        round(avg(s.quality) FILTER (WHERE s.date > $as_of - prm.sleep_days), 1) AS recent_quality,
-        round(avg(s.quality) FILTER (WHERE s.date <= $as_of - prm.sleep_days), 1) AS previous_quality,
+        round(avg(CAST(s.quality AS DECIMAL(18, 6))) FILTER (WHERE s.date > $as_of - prm.sleep_days), 1) AS recent_quality,
+        round(avg(CAST(s.quality AS DECIMAL(18, 6))) FILTER (WHERE s.date <= $as_of - prm.sleep_days), 1) AS previous_quality,
         round(avg(s.total_sleep_min) FILTER (WHERE s.date > $as_of - prm.sleep_days)) AS recent_sleep,
         round(avg(s.total_sleep_min) FILTER (WHERE s.date <= $as_of - prm.sleep_days)) AS previous_sleep
     FROM sleep_diary s
-    SEMI JOIN cohort c ON c.patient_id = s.patient_id
     CROSS JOIN prm
-    WHERE s.date BETWEEN $as_of - (2 * prm.sleep_days - 1) AND $as_of
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), s.patient_id))
+      AND s.date BETWEEN $as_of - (2 * prm.sleep_days - 1) AND $as_of
     GROUP BY s.patient_id
 ),
 sleep_parts AS (  -- k: the order the parts are told in
@@ -184,9 +186,9 @@ desens_levels AS (
         max(d.level) FILTER (WHERE d.date > $as_of - prm.desens_days) AS recent_level,
         max(d.level) FILTER (WHERE d.date <= $as_of - prm.desens_days) AS previous_level
     FROM desensitization d
-    SEMI JOIN cohort c ON c.patient_id = d.patient_id
     CROSS JOIN prm
-    WHERE coalesce(d.tolerated, false)
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), d.patient_id))
+      AND coalesce(d.tolerated, false)
       AND d.date BETWEEN $as_of - (2 * prm.desens_days - 1) AND $as_of
     GROUP BY ALL
 ),
@@ -196,8 +198,8 @@ allodynia AS (  -- the latest measured area and the one before it
     FROM (
         SELECT d.patient_id, d.date, max(d.allodynia_area_cm2) AS area
         FROM desensitization d
-        SEMI JOIN cohort c ON c.patient_id = d.patient_id
-        WHERE d.allodynia_area_cm2 IS NOT NULL AND d.date <= $as_of
+        WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), d.patient_id))
+          AND d.allodynia_area_cm2 IS NOT NULL AND d.date <= $as_of
         GROUP BY ALL
     )
     GROUP BY patient_id
@@ -232,9 +234,9 @@ f_missed_sessions AS (
         printf('%d sessions not attended (DNA) in the last %d days: %s', count(*), any_value(prm.dna_days),
                string_agg(strftime(CAST(s.ts AS DATE), '%d %b'), ', ' ORDER BY s.ts))
     FROM sessions s
-    SEMI JOIN cohort c ON c.patient_id = s.patient_id
     CROSS JOIN prm
-    WHERE s.status = 'dna' AND CAST(s.ts AS DATE) BETWEEN $as_of - (prm.dna_days - 1) AND $as_of
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), s.patient_id))
+      AND s.status = 'dna' AND CAST(s.ts AS DATE) BETWEEN $as_of - (prm.dna_days - 1) AND $as_of
     GROUP BY s.patient_id
     HAVING count(*) >= any_value(prm.dna_at_least)
 ),
@@ -248,9 +250,9 @@ f_low_home_practice AS (
             CAST(sum(h.prescribed_min) AS INTEGER) AS prescribed,
             round(100.0 * sum(coalesce(h.completed_min, 0)) / sum(h.prescribed_min), 1) AS adherence_pct
         FROM practice_daily h
-        SEMI JOIN cohort c ON c.patient_id = h.patient_id
         CROSS JOIN prm
-        WHERE h.day BETWEEN $as_of - (prm.hp_days - 1) AND $as_of
+        WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), h.patient_id))
+          AND h.day BETWEEN $as_of - (prm.hp_days - 1) AND $as_of
         GROUP BY h.patient_id
     ) CROSS JOIN prm
     WHERE adherence_pct < prm.hp_below_pct
@@ -262,9 +264,9 @@ gas_points AS (
     SELECT g.patient_id, g.goal_id, max(x.date) AS reviewed, arg_max(x.attainment, x.date) AS attainment,
         coalesce(any_value(g.importance), 1) * coalesce(any_value(g.difficulty), 1) AS w
     FROM goals g
-    SEMI JOIN cohort c ON c.patient_id = g.patient_id
     JOIN goal_reviews x ON x.goal_id = g.goal_id
-    WHERE x.date <= $as_of
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), g.patient_id))
+      AND x.date <= $as_of
     GROUP BY g.patient_id, g.goal_id
 ),
 gas_latest AS (
@@ -276,12 +278,12 @@ goal_activity AS (
     SELECT g.patient_id, min(g.set_date) AS first_set, any_value(gl.review_date) AS last_review,
         any_value(ms.last_achieved) AS last_achieved
     FROM goals g
-    SEMI JOIN cohort c ON c.patient_id = g.patient_id
     LEFT JOIN gas_latest gl USING (patient_id)
     LEFT JOIN (SELECT m.patient_id, max(m.achieved_date) AS last_achieved FROM milestones m
-               SEMI JOIN cohort c2 ON c2.patient_id = m.patient_id
-               WHERE m.achieved_date <= $as_of GROUP BY m.patient_id) ms USING (patient_id)
-    WHERE g.set_date <= $as_of
+               WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), m.patient_id))
+                 AND m.achieved_date <= $as_of GROUP BY m.patient_id) ms USING (patient_id)
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), g.patient_id))
+      AND g.set_date <= $as_of
     GROUP BY g.patient_id
 ),
 goal_parts AS (  -- k: the order the parts are told in
@@ -311,8 +313,9 @@ zbi AS (  -- the latest caregiver burden score, from a questionnaire or the soci
         SELECT patient_id, date, total FROM latest WHERE instrument = 'ZBI12'
         UNION ALL
         SELECT s.patient_id, s.date, s.caregiver_burden_zbi12
-        FROM social_support s SEMI JOIN cohort c ON c.patient_id = s.patient_id
-        WHERE s.caregiver_burden_zbi12 IS NOT NULL AND s.date <= $as_of
+        FROM social_support s
+        WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), s.patient_id))
+          AND s.caregiver_burden_zbi12 IS NOT NULL AND s.date <= $as_of
     )
     GROUP BY patient_id
 ),
@@ -323,8 +326,9 @@ caregiver_parts AS (
     UNION ALL
     SELECT b.patient_id, b.opened, printf('open caregiver burnout barrier since %s', strftime(b.opened, '%d %b %Y')),
         json_object('barrier_id', b.barrier_id, 'opened', b.opened)
-    FROM barriers b SEMI JOIN cohort c ON c.patient_id = b.patient_id
-    WHERE b.kind = 'caregiver_burnout' AND b.opened <= $as_of AND (b.closed IS NULL OR b.closed > $as_of)
+    FROM barriers b
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), b.patient_id))
+      AND b.kind = 'caregiver_burnout' AND b.opened <= $as_of AND (b.closed IS NULL OR b.closed > $as_of)
 ),
 f_caregiver_strain AS (
     SELECT patient_id, 'caregiver_strain', max(date), to_json(list(evidence ORDER BY part DESC)),
@@ -335,12 +339,14 @@ f_caregiver_strain AS (
 -- stop date with no period of the same drug following it.
 med_changes AS (
     SELECT m.patient_id, m.drug, m.start_date AS date, coalesce(m.change, 'start') AS change
-    FROM medications m SEMI JOIN cohort c ON c.patient_id = m.patient_id
-    WHERE coalesce(m.change, 'start') IN ('start', 'increase', 'decrease', 'stop')
+    FROM medications m
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), m.patient_id))
+      AND coalesce(m.change, 'start') IN ('start', 'increase', 'decrease', 'stop')
     UNION ALL
     SELECT m.patient_id, m.drug, m.stop_date, 'stop'
-    FROM medications m SEMI JOIN cohort c ON c.patient_id = m.patient_id
-    WHERE m.stop_date IS NOT NULL
+    FROM medications m
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), m.patient_id))
+      AND m.stop_date IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM medications n
                       WHERE n.patient_id = m.patient_id AND n.drug = m.drug
                         AND n.start_date BETWEEN m.stop_date AND m.stop_date + 1
@@ -348,8 +354,9 @@ med_changes AS (
 ),
 ome AS (
     SELECT m.patient_id, sum(m.ome_mg_day) AS ome_mg_day, string_agg(m.drug, ', ' ORDER BY m.drug) AS drugs
-    FROM medications m SEMI JOIN cohort c ON c.patient_id = m.patient_id
-    WHERE m.drug_class = 'opioid' AND m.start_date <= $as_of AND (m.stop_date IS NULL OR m.stop_date >= $as_of)
+    FROM medications m
+    WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), m.patient_id))
+      AND m.drug_class = 'opioid' AND m.start_date <= $as_of AND (m.stop_date IS NULL OR m.stop_date >= $as_of)
     GROUP BY m.patient_id
 ),
 med_parts AS (
@@ -378,8 +385,9 @@ f_stale_data AS (
     JOIN pain p USING (patient_id)
     LEFT JOIN (
         SELECT s.patient_id, max(CAST(s.ts AS DATE)) AS last_session
-        FROM sessions s SEMI JOIN cohort c2 ON c2.patient_id = s.patient_id
-        WHERE CAST(s.ts AS DATE) <= $as_of
+        FROM sessions s
+        WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), s.patient_id))
+          AND CAST(s.ts AS DATE) <= $as_of
         GROUP BY s.patient_id
     ) ls USING (patient_id)
     WHERE c.status <> 'on_hold'
@@ -413,4 +421,5 @@ SELECT
     r.source
 FROM fired f
 JOIN flag_rules r ON r.code = f.flag
+SEMI JOIN cohort c ON c.patient_id = f.patient_id  -- in care; each table was narrowed to the ids
 ORDER BY f.patient_id, CASE r.level WHEN 'urgent' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, r.name
