@@ -125,8 +125,8 @@ def _caseload_calls(as_of: dt.date) -> list[tuple[str, dict]]:
     """The caseload page's queries as it opens, as pages/caseload.py starts them: above its
     tabs, then its first tab's (the others run only when opened)."""
     period, filters = caseload.default_periods(as_of)[0], caseload.Filters()
-    calls = [*caseload.opening_calls(period, filters).values(),
-             *caseload.tab_calls(period, filters, caseload.TABS[0], caseload.DEFAULT_BY).values()]  # fmt: skip
+    first_tab = caseload.tab_calls(period, filters, caseload.TABS[0], caseload.DEFAULT_BY)
+    calls = [*caseload.opening_calls(period, filters).values(), *first_tab.values()]
     assert tuple(name for name, _ in calls) == PAGES["caseload"]
     return calls
 
@@ -560,8 +560,8 @@ def markdown(f: dict) -> str:
         ),
         f"- Kept answers (the caseload's summary, flags and flag lists for the as-of day, its "
         f"patients for the caseload page's periods, the page's other answers for the view each "
-        f"of its tabs opens on, and the day's meeting agenda; recomputed by every import, and by the "
-        f"dashboard when it starts on a day no import kept them for): "
+        f"of its tabs opens on, and the day's meeting agenda; recomputed by every import, and by "
+        f"the dashboard when it starts on a day no import kept them for): "
         f"{f['kept_refresh_ms']} ms",
         f"- Agenda + caseload KPIs in a fresh process: ours {o['ms']} ms at {o['peak_rss_mb']} MB "
         f"peak RSS ({n['ms']} ms at {n['peak_rss_mb']} MB for a day not kept); the pandas approach "

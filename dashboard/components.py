@@ -96,10 +96,6 @@ def _given(db: str, data_version: int, name: str, params: tuple) -> dict:
     }  # fmt: skip
 
 
-# Answers are held once, as objects, and shared (st.cache_resource): st.cache_data would pickle
-# each and unpickle a copy on every read, which for a network's agenda (12,000 rows) is ~30 ms
-# of every rerun. Arrow tables cannot change; a frame is handed out as a shallow copy, and with
-# pandas' copy-on-write nothing done to that copy reaches the shared frame.
 # The whole caseload's row-per-patient answers computed lately (patient_ids NULL), by store,
 # data version, query and its other parameters: a few patients' rows asked for on the same
 # data are those rows of the whole answer, taken from it instead of computed again (the agenda
@@ -141,6 +137,10 @@ def _keep_whole(db: str, data_version: int, name: str, params: tuple, table: pa.
             _WHOLE.popitem(last=False)
 
 
+# Answers are held once, as objects, and shared (st.cache_resource): st.cache_data would pickle
+# each and unpickle a copy on every read, which for a network's agenda (12,000 rows) is ~30 ms
+# of every rerun. Arrow tables cannot change; a frame is handed out as a shallow copy, and with
+# pandas' copy-on-write nothing done to that copy reaches the shared frame.
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _included(db: str, data_version: int, name: str, params: tuple) -> pa.Table:
     answer = _from_whole(db, data_version, name, params)
@@ -164,9 +164,6 @@ def _cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFram
     try:
         if name in queries.included_anywhere():  # the answer others build on, computed once
             return queries.frame(cur, _included(db, data_version, name, params))
-        whole = _from_whole(db, data_version, name, params)
-        if whole is not None:
-            return queries.frame(cur, whole)
         answer = kept.from_kept(cur, name, dict(params), queries.run)
         if answer is not None:
             return answer

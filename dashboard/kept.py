@@ -36,8 +36,8 @@ from dashboard import store
 # A row per patient, in the order they are computed: the flag lists build on the flags, the
 # caseload's patient rows on the summary.
 PER_PATIENT = ("patient_summary", "patient_flags", "patient_flag_lists", "caseload_patients")
-# The caseload page's other answers for the view each tab opens on (no filter), each kept whole; most
-# build on the kept patient rows, and they are computed after them.
+# The caseload page's other answers for the view each tab opens on (no filter), each kept
+# whole; most build on the kept patient rows, and they are computed after them.
 WHOLE = ("caseload_kpis", "caseload_breakdown", "caseload_cohorts", "caseload_factors",
          "caseload_flags", "caseload_over_time", "caseload_barriers")  # fmt: skip
 # The day's meeting agenda, kept whole: it builds on the kept summary and flag lists, and on the
@@ -92,10 +92,10 @@ def read_sql(name: str, own: bool) -> str:
             "($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))"
         )
     columns = ", ".join(["_kept_row", *(f"_kept_{k}" for k in keys(name))])
-    # Every kept table is stored in the order its query gives (_replace, _rewrite_in_order),
-    # and DuckDB keeps a table's row order through a SELECT ... WHERE on it (its documented
-    # order preservation), so it is read without a sort: the caseload's 19,000 patient rows of
-    # a network in 5 ms instead of 10, the agenda's 12,000 in 5.
+    # Every kept table is stored in the order its query gives (_replace, _update_in_place and
+    # _rewrite_in_order keep it), and DuckDB keeps a table's row order through a SELECT ...
+    # WHERE on it (its documented order preservation), so it is read without a sort: the
+    # caseload's 19,000 patient rows of a network in 5 ms instead of 10, the agenda's 12,000 in 5.
     return f"SELECT * EXCLUDE ({columns}) FROM {table_name(name)} WHERE {' AND '.join(where)}"
 
 

@@ -138,10 +138,10 @@ def run(
 def frame(cur: duckdb.DuckDBPyConnection, table: pa.Table, arrow_from: int = 1000) -> pd.DataFrame:
     """An answer as a DataFrame, with the column types and values DuckDB's .df() gives. From
     `arrow_from` rows the columns pyarrow turns into those same types (text, numbers, booleans,
-    dates, decimals, timestamps, lists) are made from Arrow, and only the rest by DuckDB: .df() makes a Python
-    string of every text cell first, five times slower, and goes through a second query (the
-    caseload's 19,000 patient rows of a network: 28 ms by .df(), 8 with only the text from
-    Arrow, 3 now), while for a few rows the steps cost more than they save."""
+    dates, decimals, timestamps, lists) are made from Arrow, and only the rest by DuckDB: .df()
+    makes a Python string of every text cell first, five times slower, and goes through a
+    second query (the caseload's 19,000 patient rows of a network: 28 ms by .df(), 8 with only
+    the text from Arrow, 3 now), while for a few rows the steps cost more than they save."""
     if table.num_rows < arrow_from or len(set(table.column_names)) < table.num_columns:
         return cur.from_arrow(table).df()
     made, rest = {}, []
@@ -253,7 +253,8 @@ class Answers:
         return (name, tuple(sorted((k, repr(v)) for k, v in params.items())))
 
     def _from_whole(self, name: str, params: Mapping) -> pa.Table | None:
-        """A few patients' rows from the whole caseload's answer, when it was computed here."""
+        """A few patients' rows from the whole caseload's answer, when it was computed here
+        (every query in SAME_ROWS_PER_PATIENT is one others build on, so asked as a table)."""
         ids = params.get("patient_ids")
         if name not in SAME_ROWS_PER_PATIENT or ids is None:
             return None
@@ -277,9 +278,6 @@ class Answers:
     def __call__(self, name: str, **params) -> pd.DataFrame:
         if name in included_anywhere():  # others build on it: computed once, as a table
             return frame(self.cur, self.table(name, **params))
-        whole = self._from_whole(name, params)
-        if whole is not None:
-            return frame(self.cur, whole)
         answer = _kept().from_kept(self.cur, name, params, run)
         if answer is None:
             answer = run(self.cur, name, given=self.given(name, params), **params)

@@ -159,6 +159,8 @@ def test_answers_built_on_shared_answers_equal_the_ones_computed_whole(sample_db
         ]  # fmt: skip
         # A few patients' rows (the agenda page's flag lists) are those of the whole answer,
         # not computed again; the agenda's own places depend on its set, so it is computed.
+        # (Each such answer is one others build on: it is asked for as a table, where reuse is.)
+        assert queries.SAME_ROWS_PER_PATIENT <= queries.included_anywhere()
         ids = queries.run(cur, "meeting_agenda", **agenda)["patient_id"].head(4).tolist()[::-1]
         names = ("patient_flag_lists", "patient_summary", "patient_flags")
         expected = [queries.run(cur, n, as_of=day, patient_ids=ids) for n in names]
