@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 import pickle
 import threading
@@ -678,7 +679,12 @@ def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:
 
 
 # ---- MDT meeting ------------------------------------------------------------------------------
-CHIP_COLOR = {"urgent": "red", "review": "orange", "info": "gray"}
+# Streamlit's own badge colours (light theme): background, text.
+CHIP_COLORS = {
+    "urgent": ("rgb(255, 241, 242)", "rgb(158, 48, 59)"),
+    "review": ("rgb(255, 246, 237)", "rgb(155, 69, 25)"),
+    "info": ("rgb(245, 244, 242)", "rgb(104, 98, 85)"),
+}
 
 
 def flag_text(flag: dict, privacy_mode: bool) -> str:
@@ -691,19 +697,28 @@ def flag_text(flag: dict, privacy_mode: bool) -> str:
     )
 
 
+def chips_html(flags, privacy_mode: bool) -> str:
+    """The flags as coloured chips (urgent red, review orange, info grey), each with its reason
+    shown on hover or keyboard focus (agenda_style), as one HTML element: an agenda of 40 rows
+    is redrawn on every rerun, and a badge element per flag made it 260 elements more."""
+    chips = []
+    for f in flags:
+        icon = LEVEL_ICON[f["level"]].removeprefix(":material/").removesuffix(":")
+        chips.append(
+            f'<span class="mdt-chip mdt-{f["level"]}" tabindex="0">'
+            f'<span class="mdt-icon" aria-hidden="true">{icon}</span>{html.escape(f["name"])}'
+            f'<span class="mdt-tip" role="tooltip">{html.escape(flag_text(f, privacy_mode))}</span>'
+            "</span>"
+        )
+    return f'<div class="mdt-chips">{"".join(chips)}</div>'
+
+
 def flag_chips(flags, privacy_mode: bool) -> None:
-    """The flags as coloured chips (urgent red, review orange, info grey), reason on hover."""
+    """The flags as chips, reason on hover (chips_html)."""
     if len(flags) == 0:
         st.caption("no flags")
         return
-    with st.container(horizontal=True, gap="small"):
-        for f in flags:
-            st.badge(
-                f["name"],
-                color=CHIP_COLOR[f["level"]],
-                icon=LEVEL_ICON[f["level"]],
-                help=flag_text(f, privacy_mode),
-            )
+    st.html(chips_html(flags, privacy_mode))
 
 
 def flags_frame(flags) -> pd.DataFrame:
@@ -729,16 +744,32 @@ def shared_screen_style() -> None:
     )
 
 
-def agenda_style() -> None:
-    """Agenda type a size up (it is read on the shared screen too), and the column headings lined
-    up with the bordered rows below them."""
-    st.html(
-        """<style>
+AGENDA_CSS = """
         .st-key-agenda_header { padding: 0 calc(1rem + 1px); }
         .st-key-agenda_header p, [class*="st-key-agenda_row_"] p { font-size: 1.15rem; }
-        [class*="st-key-agenda_row_"] .stMarkdownBadge { font-size: 1rem !important; }
-        </style>"""
+        .mdt-chips { display: flex; flex-wrap: wrap; gap: 0.5rem; }
+        .mdt-chip { position: relative; display: inline-block; padding: 0 0.25em; border-radius: 0.25em;
+            font-size: 1rem; line-height: 1.6; cursor: default; }
+        .mdt-icon { font-family: "Material Symbols Rounded"; font-size: 1em; vertical-align: -0.125em;
+            margin-right: 0.2em; font-feature-settings: "liga"; -webkit-font-smoothing: antialiased; }
+        .mdt-tip { visibility: hidden; position: absolute; left: 0; top: calc(100% + 0.3rem); z-index: 1000;
+            width: max-content; max-width: 26rem; padding: 0.5rem 0.75rem; border-radius: 0.5rem;
+            background: #fff; color: rgb(49, 51, 63); font-size: 0.95rem; line-height: 1.4;
+            box-shadow: 0 2px 12px rgba(0, 0, 0, 0.2); white-space: normal; }
+        .mdt-chip:hover, .mdt-chip:focus { z-index: 1000; outline: none; }
+        .mdt-chip:focus-visible { outline: 2px solid currentColor; }
+        .mdt-chip:hover .mdt-tip, .mdt-chip:focus .mdt-tip { visibility: visible; }
+"""
+
+
+def agenda_style() -> None:
+    """Agenda type a size up (it is read on the shared screen too), the column headings lined
+    up with the bordered rows below them, and the flag chips (chips_html) with their hover text."""
+    colors = "".join(
+        f".mdt-{level} {{ background: {bg}; color: {fg}; }}"
+        for level, (bg, fg) in CHIP_COLORS.items()
     )
+    st.html("<style>" + AGENDA_CSS + colors + "</style>")
 
 
 def meeting_timer(started_epoch: float, planned_minutes: int) -> None:

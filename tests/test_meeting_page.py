@@ -5,14 +5,19 @@ that survive a new session and a reopened store; two sessions writing at once.""
 from __future__ import annotations
 
 import gc
+import html
 import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import queries
-from dashboard import components, store
+from dashboard import components, privacy, store
 from tests.conftest import AS_OF, ROOT
+
+CHIP_NAME = re.compile(
+    r'<span class="mdt-icon" aria-hidden="true">\w+</span>(.*?)<span class="mdt-tip"'
+)
 
 APP = str(ROOT / "dashboard" / "app.py")
 FIRST = "P0006"  # the one urgent flag (safety) in the sample data: first on the agenda
@@ -214,7 +219,7 @@ def test_each_agenda_row_and_the_presenter_show_that_patients_flags(meeting_page
         name for pid in shown for name in flags.loc[flags.patient_id == pid, "name"].tolist()
     ]
     at = meeting_page()
-    chips = [m.value.split(": ", 1)[1].rstrip("]") for m in at.markdown if "-badge[" in m.value]
+    chips = [html.unescape(name) for h in at.html for name in CHIP_NAME.findall(h.value)]
     assert len(shown) > 5 and len(expected) > len(shown)  # several rows, several flags a row
     assert chips == expected
 
@@ -227,3 +232,29 @@ def test_each_agenda_row_and_the_presenter_show_that_patients_flags(meeting_page
     ]
     own = flags.loc[flags.patient_id == shown[1], "name"].tolist()
     assert own and sorted(m.group(1) for m in callouts if m) == sorted(own)
+
+
+def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_privacy_mode():
+    """The agenda's chips: a chip per flag in order, its level's colour, the reason as its hover
+    text; text from the store is escaped, and a safety flag's reason is not there in privacy mode."""
+    safety = {"flag": "safety", "name": "Safety", "level": "urgent", "flag_date": "2026-11-02",
+              "reason": "PHQ-9 item 9 = 2 on 02 Nov 2026 (above 0)", "rule": "item 9 > 0",
+              "source": "MEASURES.md"}  # fmt: skip
+    drug = {**safety, "flag": "medication_change", "name": "Medication <b>change</b>",
+            "level": "review", "reason": "gabapentin <script>x</script> increase on 01 Nov"}  # fmt: skip
+    masked = components.chips_html([safety, drug], privacy_mode=True)
+    assert [html.unescape(n) for n in CHIP_NAME.findall(masked)] == [
+        "Safety",
+        "Medication <b>change</b>",
+    ]
+    assert re.findall(r'class="mdt-chip mdt-(\w+)"', masked) == ["urgent", "review"]
+    tips = re.findall(r'<span class="mdt-tip" role="tooltip">(.*?)</span>', masked)
+    assert html.unescape(tips[0]) == f"Safety (urgent): {privacy.SAFETY_MASK}"
+    assert "PHQ-9" not in masked and "<script>" not in masked and "<b>" not in masked
+    assert html.unescape(tips[1]).startswith(
+        "Medication <b>change</b> (review): gabapentin <script>"
+    )
+    shown = components.chips_html([safety], privacy_mode=False)
+    assert (
+        "PHQ-9 item 9 = 2 on 02 Nov 2026 (above 0). Rule: item 9 &gt; 0. Date: 02 Nov 2026" in shown
+    )

@@ -36,8 +36,16 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     assert rows.first.get_attribute("class").find("agenda_row_P0006") >= 0  # urgent first
     agenda_size = rows.count()
     # A chip's reason on hover; the safety chip says only 'see record' in privacy mode.
-    first_row.get_by_text("Catastrophizing").first.hover()
-    expect(page.get_by_text(re.compile(r"Catastrophizing \(review\): PCS 30 on"))).to_be_visible()
+    safety = first_row.locator(".mdt-chip", has_text="Safety")
+    expect(safety.locator(".mdt-tip")).to_be_hidden()
+    safety.hover()
+    expect(safety.locator(".mdt-tip")).to_have_text("Safety (urgent): safety flag: see record")
+    expect(safety.locator(".mdt-tip")).to_be_visible()
+    first_row.locator(".mdt-chip", has_text="Catastrophizing").hover()
+    expect(safety.locator(".mdt-tip")).to_be_hidden()
+    expect(
+        first_row.get_by_text(re.compile(r"Catastrophizing \(review\): PCS 30 on"))
+    ).to_be_visible()
     assert "Finley Example" not in body.inner_text()
     screenshot(page, "meeting-agenda")
 
