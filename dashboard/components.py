@@ -679,14 +679,6 @@ def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:
 
 
 # ---- MDT meeting ------------------------------------------------------------------------------
-# Streamlit's own badge colours (light theme): background, text.
-CHIP_COLORS = {
-    "urgent": ("rgb(255, 241, 242)", "rgb(158, 48, 59)"),
-    "review": ("rgb(255, 246, 237)", "rgb(155, 69, 25)"),
-    "info": ("rgb(245, 244, 242)", "rgb(104, 98, 85)"),
-}
-
-
 def flag_text(flag: dict, privacy_mode: bool) -> str:
     """A flag's hover text: reason, rule and date; only 'see record' for safety in privacy mode."""
     if flag["flag"] == "safety" and privacy_mode:
@@ -759,17 +751,17 @@ AGENDA_CSS = """
         .mdt-chip:hover, .mdt-chip:focus { z-index: 1000; outline: none; }
         .mdt-chip:focus-visible { outline: 2px solid currentColor; }
         .mdt-chip:hover .mdt-tip, .mdt-chip:focus .mdt-tip { visibility: visible; }
+        /* Streamlit's own badge colours (light theme): urgent red, review orange, info grey */
+        .mdt-urgent { background: rgb(255, 241, 242); color: rgb(158, 48, 59); }
+        .mdt-review { background: rgb(255, 246, 237); color: rgb(155, 69, 25); }
+        .mdt-info { background: rgb(245, 244, 242); color: rgb(104, 98, 85); }
 """
 
 
 def agenda_style() -> None:
     """Agenda type a size up (it is read on the shared screen too), the column headings lined
     up with the bordered rows below them, and the flag chips (chips_html) with their hover text."""
-    colors = "".join(
-        f".mdt-{level} {{ background: {bg}; color: {fg}; }}"
-        for level, (bg, fg) in CHIP_COLORS.items()
-    )
-    st.html("<style>" + AGENDA_CSS + colors + "</style>")
+    st.html(f"<style>{AGENDA_CSS}</style>")
 
 
 def meeting_timer(started_epoch: float, planned_minutes: int) -> None:
