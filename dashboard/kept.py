@@ -40,7 +40,7 @@ PER_PATIENT = ("patient_summary", "patient_flags", "patient_flag_lists", "caselo
 # whole; most build on the kept patient rows, and they are computed after them.
 WHOLE = ("caseload_kpis", "caseload_breakdown", "caseload_cohorts", "caseload_factors",
          "caseload_flags", "caseload_over_time", "caseload_barriers")  # fmt: skip
-# The day's meeting agenda, kept whole: it builds on the kept summary and flag lists, and on the
+# The day's meeting agenda, kept whole: it builds on the kept summary and flags, and on the
 # meeting's own rows, so every meeting write recomputes it too.
 MEETING = ("meeting_agenda",)
 KEPT = PER_PATIENT + WHOLE + MEETING

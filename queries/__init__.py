@@ -31,8 +31,7 @@ ROW_PER_PATIENT = frozenset({"patient_summary", "patient_flags", "patient_flag_l
 # Answers whose rows for a patient are the same whichever other patients are asked for with
 # them (the agenda's are not: its places depend on the set): a few patients' rows are those rows
 # of the whole caseload's answer (patient_ids NULL), when that has been computed already.
-SAME_ROWS_PER_PATIENT = frozenset({"patient_summary", "patient_flags", "patient_flag_lists",
-                                   "caseload_patients"})  # fmt: skip
+SAME_ROWS_PER_PATIENT = frozenset({"patient_summary", "patient_flags", "caseload_patients"})
 
 
 def rows_of_patients(whole: pa.Table, patient_ids) -> pa.Table:

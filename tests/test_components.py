@@ -107,9 +107,10 @@ def test_a_shared_figure_is_sent_as_the_chart_builder_made_it():
 def test_a_few_patients_rows_are_taken_from_the_whole_answer_computed_for_the_same_data(
     sample_db, monkeypatch
 ):
-    """On a day the store keeps nothing for, the agenda computes every patient's flag lists;
-    the page's 40 rows and the presenter's patient then come from those, not from the store,
-    and are exactly the rows the query gives for them."""
+    """On a day the store keeps nothing for, the agenda computes every patient's summary and
+    flags; the page's 40 rows and the presenter's patient then come from those, not from the
+    store (their flag lists are made from those patients' flags), and are exactly the rows the
+    query gives for them."""
     monkeypatch.setenv(store.DB_ENV, str(sample_db))
     day = AS_OF - dt.timedelta(days=3)  # not the day kept
     try:
@@ -122,14 +123,22 @@ def test_a_few_patients_rows_are_taken_from_the_whole_answer_computed_for_the_sa
             name: queries.run(cur, name, as_of=day, patient_ids=ids)
             for name in ("patient_flag_lists", "patient_summary", "patient_flags")
         }
-        asked = []
-        monkeypatch.setattr(queries, "run", lambda *a, **k: asked.append(a[1]))
+        asked, run = [], queries.run
+
+        def run_on_given(cur, name, given=None, **params):
+            asked.append((name, {k: set(v["patient_id"].to_pylist()) for k, v in given.items()}))
+            return run(cur, name, given=given, **params)
+
+        monkeypatch.setattr(queries, "run", run_on_given)
         monkeypatch.setattr(queries, "run_arrow", lambda *a, **k: asked.append(a[1]))
         for name, rows in expected.items():
             shown = components.query(name, as_of=day, patient_ids=ids)
             pd.testing.assert_frame_equal(shown, rows)
             assert len(shown) > 0 and set(shown["patient_id"]) <= set(ids)
-        assert asked == []  # none of them was run against the store
+        # Only the flag lists ran, on those patients' flags; nothing else read the store.
+        assert asked == [
+            ("patient_flag_lists", {"patient_flags": set(expected["patient_flags"]["patient_id"])})
+        ]
     finally:
         components._cached.clear()
         components._included.clear()

@@ -186,7 +186,7 @@ def test_the_days_agenda_is_read_whole_and_another_meeting_or_day_on_the_patient
         read_from.clear()
         other = dict(day, meeting_id="2026-11-13")  # another meeting's items, on this day's rows
         on_kept = kept.from_kept(cur, "meeting_agenda", other, run)
-        assert read_from == [{"patient_summary", "patient_flag_lists"}]
+        assert read_from == [{"patient_summary", "patient_flags"}]
         pd.testing.assert_frame_equal(on_kept, queries.run(cur, "meeting_agenda", **other))
     finally:
         st.close()
