@@ -173,24 +173,22 @@ def _run_page(
     st_: store.Store, page: str, params: dict, patient_id: str, agenda_rows: list[str]
 ) -> float:
     """Every query of a page, as the dashboard runs them: an answer that several queries build
-    on (the caseload's summary and flags) is computed once for the page; the patient page's and
-    the caseload page's queries run two at a time, each thread on its own cursor
-    (components.Prefetch)."""
+    on (the caseload's summary and flags) is computed once for the page, and the answers a
+    query builds on side by side (the agenda's flags and summary); the patient page's and the
+    caseload page's queries run two at a time; each thread on its own cursor
+    (components.Prefetch, queries.side_by_side)."""
     calls = _page_calls(page, params, patient_id, agenda_rows)
     started = time.perf_counter()
-    if page in PREFETCHED_PAGES:
-        answers = queries.Answers(cursor=st_.cursor)
-        try:
+    answers = queries.Answers(cursor=st_.cursor)
+    try:
+        if page in PREFETCHED_PAGES:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 list(pool.map(lambda call: answers(call[0], **call[1]), calls))
-        finally:
-            answers.close()
-    else:
-        cur = st_.cursor()
-        answers = queries.Answers(cur)
-        for name, given in calls:
-            answers(name, **given)
-        cur.close()
+        else:
+            for name, given in calls:
+                answers(name, **given)
+    finally:
+        answers.close()
     return time.perf_counter() - started
 
 

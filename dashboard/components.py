@@ -11,6 +11,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,14 +88,22 @@ def current_store() -> store.Store:
 
 def _given(db: str, data_version: int, name: str, params: tuple) -> dict:
     """The answers `name` builds on, each computed once per data version and parameters and
-    then shared: the whole caseload's summary and flags serve the agenda and every caseload
-    query instead of being recomputed inside each."""
-    values = dict(params)
-    return {
-        other: _included(db, data_version, other,
-                         tuple(sorted((k, values[k]) for k in queries.params_of(other))))
-        for other in queries.includes(name)
-    }  # fmt: skip
+    then shared: the whole caseload's summary and flags serve the agenda and the presenter
+    instead of being recomputed inside each (but those a query computes within itself,
+    queries.COMPUTED_WITHIN). Side by side, each on a cursor of its own: the agenda's flags and
+    summary (queries.side_by_side)."""
+    values, ctx, others = dict(params), get_script_run_ctx(), queries.given_includes(name)
+
+    def included(other: str) -> Callable[[], pa.Table]:
+        def answer() -> pa.Table:
+            add_script_run_ctx(threading.current_thread(), ctx)
+            asked = tuple(sorted((k, values[k]) for k in queries.params_of(other)))
+            return _included(db, data_version, other, asked)
+
+        return answer
+
+    answers = queries.side_by_side([included(other) for other in others])
+    return dict(zip(others, answers, strict=True))
 
 
 # The whole caseload's row-per-patient answers computed lately (patient_ids NULL), by store,

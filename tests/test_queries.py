@@ -194,6 +194,30 @@ def _in_care(p: pd.Series) -> bool:
     return started and p.status in ("active", "on_hold")
 
 
+def test_patient_rows_computing_the_summary_within_are_those_built_on_it_given(sample_db):
+    """The caseload's patient rows compute the summary they build on within themselves on a
+    day the store does not keep (queries.COMPUTED_WITHIN): the same rows as on the summary
+    computed whole and given, for the whole caseload and for one site, across two periods."""
+    assert queries.given_includes("caseload_patients") == ()
+    st = store.open_store(sample_db)
+    try:
+        cur = st.cursor()
+        for day, sites in (
+            (AS_OF - dt.timedelta(days=1), None),
+            (AS_OF - dt.timedelta(days=40), ["North Clinic"]),
+        ):
+            params = dict(as_of=day, start=day - dt.timedelta(days=83), patient_ids=None,
+                          sites=sites, clinicians=None, conditions=None)  # fmt: skip
+            summary = queries.run_arrow(cur, "patient_summary", as_of=day, patient_ids=None)
+            given = queries.run_arrow(cur, "caseload_patients", given={"patient_summary": summary},
+                                      **params)  # fmt: skip
+            within = queries.run_arrow(cur, "caseload_patients", **params)
+            assert within.num_rows > 10
+            assert within.equals(given)
+    finally:
+        st.close()
+
+
 def test_patient_search_aliases_are_the_screens_aliases(sample_db):
     from dashboard import privacy
 
