@@ -183,12 +183,16 @@ if tabs[1].open:
 
 if tabs[2].open:
     with tabs[2]:
-        st.plotly_chart(
-            components.figure(
-                charts.cohort_trend, caseload.cohorts(q, as_of, filters), caseload.LOW_N
-            ),
-            width="stretch",
-        )
+        cohorts = caseload.cohorts(q, as_of, filters)
+        if cohorts.outcome_n.sum() == 0:
+            components.empty_state(
+                "Outcome by month of starting care: no one who started care in the past year "
+                "has been in care 8 weeks with a current rating yet."
+            )
+        else:
+            st.plotly_chart(
+                components.figure(charts.cohort_trend, cohorts, caseload.LOW_N), width="stretch"
+            )
         st.plotly_chart(
             components.figure(
                 charts.caseload_over_time, q("caseload_over_time", as_of=as_of, **filters.params())
@@ -219,9 +223,15 @@ if tabs[3].open:
             )
             with st.expander(f"{title}: the numbers, with home-practice adherence"):
                 st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
-        chart_to_patient(
-            components.figure_of(selected, charts.sleep_vs_pain, outcome), "sleep_scatter"
-        )
+        if caseload.with_sleep_and_pain_change(outcome).empty:
+            components.empty_state(
+                "Sleep change vs pain change: no patient in care 8 weeks with a current rating "
+                "has sleep-diary nights in both their first and their last 14 days."
+            )
+        else:
+            chart_to_patient(
+                components.figure_of(selected, charts.sleep_vs_pain, outcome), "sleep_scatter"
+            )
 
 if tabs[4].open:
     with tabs[4]:

@@ -4,6 +4,7 @@ the drill-down link, the masked export, and `mdt-dashboard caseload`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import io
 import json
@@ -291,7 +292,8 @@ def test_each_tab_opened_from_the_url_shows_its_own_answers_and_only_those(craft
         at = opened("Factors")
         assert "Associations, not causes" in at.info[0].value
         titles = [f["layout"]["title"]["text"] for f in figures(at)]  # no sleep diary here
-        assert titles == ["Social support", "Engagement", "Sleep change vs pain change (n = 0)"]
+        assert titles == ["Social support", "Engagement"]
+        assert any("no patient in care 8 weeks" in c.value for c in at.caption)
 
         at = opened("Flags and barriers")
         assert [h.value for h in at.subheader] == ["Patients by flag", "Open barriers by kind"]
@@ -300,6 +302,34 @@ def test_each_tab_opened_from_the_url_shows_its_own_answers_and_only_those(craft
         pd.testing.assert_frame_equal(shown_flags.reset_index(drop=True), flags)
         pd.testing.assert_frame_equal(shown_barriers.reset_index(drop=True), barriers)
         assert not figures(at)
+    finally:
+        components.open_store.clear()
+        gc.collect()
+
+
+def test_trends_before_anyone_has_8_weeks_in_care_say_so_instead_of_an_empty_chart(
+    sample_db, monkeypatch
+):
+    """On 1 Jun 2026 nobody in the sample has been in care 8 weeks (the first started on
+    11 Apr): the cohort trend is one kind sentence, and the caseload over time is still drawn."""
+    june = dt.date(2026, 6, 1)
+    st_ = store.open_store(sample_db)
+    cohorts = caseload.cohorts(run_on(st_), june, caseload.Filters())
+    st_.close()
+    assert cohorts.outcome_n.sum() == 0 and len(cohorts) > 0
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", june.isoformat())
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params["tab"] = "Trends"
+        at.run()
+        at.switch_page("../pages/caseload.py").run()
+        assert not at.exception
+        titles = [
+            json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
+        ]
+        assert titles == ["Caseload over time"]
+        assert any("no one who started care in the past year" in c.value for c in at.caption)
     finally:
         components.open_store.clear()
         gc.collect()
