@@ -196,8 +196,11 @@ if requested:
             )
             goals.metric(
                 "Goals on track",
-                f"{summary.goals_on_track} of {summary.goals_reviewed}",
+                f"{summary.goals_on_track} of {summary.goals_reviewed}"
+                if summary.goals_reviewed
+                else "none reviewed",
                 delta=f"GAS T {summary.gas_t:.0f}" if pd.notna(summary.gas_t) else None,
+                help=f"Reviewed goals at attainment ≥ 0, of {summary.goals} set.",
                 delta_color="off",
                 delta_arrow="off",
             )

@@ -234,6 +234,24 @@ def test_each_agenda_row_and_the_presenter_show_that_patients_flags(meeting_page
     assert own and sorted(m.group(1) for m in callouts if m) == sorted(own)
 
 
+def test_the_presenters_goals_say_none_reviewed_rather_than_0_of_0(meeting_page, sample_db):
+    """P0043 has two goals and no review by the as-of date: the presenter says so; P0006's
+    reviewed goals are counted as the summary counts them."""
+    st_ = store.open_store(sample_db, read_only=True)
+    try:
+        summary = queries.run(st_.cursor(), "patient_summary", as_of=AS_OF,
+                              patient_ids=["P0043", FIRST]).set_index("patient_id")  # fmt: skip
+    finally:
+        st_.close()
+    assert summary.loc["P0043", "goals"] == 2 and summary.loc["P0043", "goals_reviewed"] == 0
+    goals = {m.label: m for m in meeting_page(patient="P0043").metric}["Goals on track"]
+    assert goals.value == "none reviewed"
+    first = summary.loc[FIRST]
+    goals = {m.label: m for m in meeting_page(patient=FIRST).metric}["Goals on track"]
+    assert first.goals_reviewed > 0
+    assert goals.value == f"{first.goals_on_track} of {first.goals_reviewed}"
+
+
 def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_privacy_mode():
     """The agenda's chips: a chip per flag in order, its level's colour, the reason as its hover
     text; text from the store is escaped, and a safety flag's reason is not there in privacy mode."""
