@@ -144,12 +144,6 @@ def cohorts(run: Run, as_of: dt.date, filters: Filters) -> pd.DataFrame:
     return run("caseload_cohorts", **_params(cohort_year(as_of), filters))
 
 
-def with_sleep_and_pain_change(outcome: pd.DataFrame) -> pd.DataFrame:
-    """The patients counted for outcomes who have both a sleep-quality change (first 14 days of
-    care to the last 14) and a pain change: the points of the sleep-vs-pain chart."""
-    return outcome.dropna(subset=["sleep_quality_change", "change_pct"])
-
-
 # (key, label, numerator column, n column, what n counts, help); None numerator = a count
 KPIS = (
     ("active_patients", "Active patients", None, None, "", "In care on the last day of the period."),

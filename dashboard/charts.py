@@ -1159,10 +1159,15 @@ def factor_bars(factors: pd.DataFrame, title: str, low_n: int) -> go.Figure:
     return _layout(fig, title, height=max(260, 70 + 40 * len(df))).figure()
 
 
+def sleep_and_pain_changes(patients: pd.DataFrame) -> pd.DataFrame:
+    """The patients with both a sleep-quality change and a pain change: sleep_vs_pain's points."""
+    return patients.dropna(subset=["sleep_quality_change", "change_pct"])
+
+
 def sleep_vs_pain(patients: pd.DataFrame) -> go.Figure:
     """Change in sleep quality (first 14 days of care to the last 14) against pain change, one
     point per patient, coloured by response class (an association, not a cause)."""
-    df = patients.dropna(subset=["sleep_quality_change", "change_pct"])
+    df = sleep_and_pain_changes(patients)
     fig = Draft()
     for response, colour in RESPONSE_COLOURS.items():
         part = df[df["pain_response"] == response]

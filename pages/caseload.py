@@ -223,7 +223,7 @@ if tabs[3].open:
             )
             with st.expander(f"{title}: the numbers, with home-practice adherence"):
                 st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
-        if caseload.with_sleep_and_pain_change(outcome).empty:
+        if charts.sleep_and_pain_changes(outcome).empty:
             components.empty_state(
                 "Sleep change vs pain change: no patient in care 8 weeks with a current rating "
                 "has sleep-diary nights in both their first and their last 14 days."
