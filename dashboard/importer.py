@@ -712,7 +712,7 @@ def _apply(
         ).fetchone()[0]
         result.accepted[t.name] = result.accepted.get(t.name, 0) + int(n)
         after_table_applied(t.name)
-    # The per-day tables of every patient whose ratings, practice or care dates came in.
+    # The derived tables of every patient whose ratings, practice, sessions or care dates came in.
     sources = [st for st in staged if st.src.table.name in DERIVED_FROM]
     if sources:
         cur.execute("CREATE OR REPLACE TEMP TABLE _touched (patient_id VARCHAR)")
@@ -726,8 +726,8 @@ def _apply(
         cur.execute("DROP TABLE _touched")
 
 
-# Imported tables the store's per-day tables are computed from (store.DERIVED_SQL).
-DERIVED_FROM = ("patients", "pain_ratings", "home_practice")
+# Imported tables the store's derived tables are computed from (store.DERIVED_SQL).
+DERIVED_FROM = ("patients", "pain_ratings", "home_practice", "sessions")
 
 
 def after_table_applied(table: str) -> None:

@@ -684,9 +684,10 @@ APP_TABLES: tuple[Table, ...] = (
 )
 
 
-# Per patient-day summaries the store keeps in step with the imported rows (store.refresh_derived,
-# inside every import's transaction), so caseload-wide queries read one row per patient-day,
-# ordered by patient and day, instead of grouping every rating on every page view.
+# Tables the store keeps in step with the imported rows (store.refresh_derived, inside every
+# import's transaction): per patient-day summaries, so caseload-wide queries read one row per
+# patient-day, ordered by patient and day, instead of grouping every rating on every page view;
+# and each patient's end of care, so every page counts "in care" by one rule on any as-of date.
 DERIVED_TABLES: tuple[Table, ...] = (
     Table(
         "pain_daily",
@@ -720,6 +721,24 @@ DERIVED_TABLES: tuple[Table, ...] = (
             ),
         ),
         "One row per patient and day with prescribed home practice: the day's minutes.",
+        "Kept by the store",
+    ),
+    Table(
+        "care_ends",
+        ("patient_id",),
+        (
+            C("patient_id", "id", required=True, **PATIENT),
+            C(
+                "end_of_care",
+                "date",
+                description="The discharge date; else, for a patient discharged or dropped out "
+                "without one, their last attended session or pain rating (the start of care if "
+                "there is none); empty while care goes on",
+            ),
+        ),
+        "One row per patient: the day their care ended. A patient is in care on a day when "
+        "care has started by then and has not ended by then (end_of_care empty or after it): "
+        "the one rule every page counts by, on any as-of date.",
         "Kept by the store",
     ),
 )

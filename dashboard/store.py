@@ -12,14 +12,14 @@ import contextlib
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
 
 from dashboard import measures, schema
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # The project's own data folder, whatever the current folder is, so the CLI and the dashboard
 # always mean the same store.
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "mdt.duckdb"
@@ -68,9 +68,15 @@ def _add_conditions(cur: duckdb.DuckDBPyConnection) -> None:
 
 def _add_daily_tables(cur: duckdb.DuckDBPyConnection) -> None:
     """3 -> 4: the per patient-day tables the store keeps (pain_daily, practice_daily)."""
-    for t in schema.DERIVED_TABLES:
-        cur.execute(schema.create_table_sql(t))
-    refresh_derived(cur, None)
+    for name in ("pain_daily", "practice_daily"):
+        cur.execute(schema.create_table_sql(schema.ALL_TABLES[name]))
+    refresh_derived(cur, None, ("pain_daily", "practice_daily"))
+
+
+def _add_care_ends(cur: duckdb.DuckDBPyConnection) -> None:
+    """4 -> 5: the day each patient's care ended (care_ends), one rule for "in care"."""
+    cur.execute(schema.create_table_sql(schema.ALL_TABLES["care_ends"]))
+    refresh_derived(cur, None, ("care_ends",))
 
 
 # Migrations from version N to N+1, applied in order inside one transaction.
@@ -78,6 +84,7 @@ MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _add_review_tables,
     2: _add_conditions,
     3: _add_daily_tables,
+    4: _add_care_ends,
 }
 
 # How each derived table is computed from the imported rows, for the patients in {patients}.
@@ -98,13 +105,37 @@ DERIVED_SQL = {
         WHERE h.prescribed_min > 0 AND {patients}
         GROUP BY h.patient_id, h.date
         ORDER BY h.patient_id, day""",
+    # After pain_daily, which it reads: the last contact is the last attended session or pain
+    # rating (all of them, not only those up to some as-of date: a patient who dropped out in
+    # July was in care in June).
+    "care_ends": """
+        WITH contact AS (
+            SELECT patient_id, max(day) AS last_contact FROM (
+                SELECT patient_id, CAST(ts AS DATE) AS day FROM sessions
+                WHERE status = 'attended' AND {patients}
+                UNION ALL
+                SELECT patient_id, day FROM pain_daily WHERE {patients}
+            ) GROUP BY patient_id
+        )
+        SELECT patient_id,
+            CASE WHEN p.discharge_date IS NOT NULL THEN p.discharge_date
+                 WHEN p.status IN ('discharged', 'dropped_out')
+                     THEN greatest(p.start_date, c.last_contact)  -- greatest skips a NULL
+            END
+        FROM patients p LEFT JOIN contact c USING (patient_id)
+        WHERE {patients}
+        ORDER BY patient_id""",
 }
 
 
-def refresh_derived(cur: duckdb.DuckDBPyConnection, touched: str | None) -> None:
-    """Recompute the derived tables for the patients listed in the table `touched` (one column,
-    patient_id), or for everyone when None. Runs inside the caller's transaction."""
-    for name, sql in DERIVED_SQL.items():
+def refresh_derived(
+    cur: duckdb.DuckDBPyConnection, touched: str | None, names: Iterable[str] = tuple(DERIVED_SQL)
+) -> None:
+    """Recompute the derived tables `names` (every one by default, in DERIVED_SQL's order) for
+    the patients listed in the table `touched` (one column, patient_id), or for everyone when
+    None. Runs inside the caller's transaction."""
+    for name in names:
+        sql = DERIVED_SQL[name]
         if touched is None:
             cur.execute(f"DELETE FROM {name}")
             which = "true"

@@ -1,6 +1,6 @@
 -- One row per calendar month of the 12 to the as-of date (the last one cut at the as-of date),
 -- under the filters: patients in care at the month's end, care episodes started in the month, and
--- discharges and drop-outs in the month (the end of care as in caseload_patients.sql).
+-- discharges and drop-outs in the month (the end of care: care_ends).
 -- params: $as_of, $sites, $clinicians, $conditions (lists, or NULL for all)
 WITH
 months AS (
@@ -9,16 +9,9 @@ months AS (
     FROM generate_series(date_trunc('month', $as_of - INTERVAL 11 MONTH),
                          date_trunc('month', CAST($as_of AS TIMESTAMP)), INTERVAL 1 MONTH) t(m)
 ),
-last_contact AS (
-    SELECT patient_id, max(day) AS last_contact FROM (
-        SELECT patient_id, CAST(ts AS DATE) AS day FROM sessions WHERE status = 'attended'
-        UNION ALL SELECT patient_id, day FROM pain_daily
-    ) GROUP BY patient_id
-),
-cohort AS (  -- end of care: the discharge date, else the last contact for a discharge or drop-out
-    SELECT p.*, CASE WHEN p.discharge_date IS NOT NULL THEN p.discharge_date
-                     WHEN p.status IN ('discharged', 'dropped_out') THEN l.last_contact END AS end_of_care
-    FROM patients p LEFT JOIN last_contact l USING (patient_id)
+cohort AS (  -- with the end of care (care_ends)
+    SELECT p.*, e.end_of_care
+    FROM patients p LEFT JOIN care_ends e USING (patient_id)
     WHERE ($sites IS NULL OR list_contains(CAST($sites AS VARCHAR[]), site))
       AND ($clinicians IS NULL OR list_contains(CAST($clinicians AS VARCHAR[]), primary_clinician_id))
       AND ($conditions IS NULL OR list_contains(CAST($conditions AS VARCHAR[]), condition))
@@ -27,7 +20,7 @@ SELECT
     m.month_start,
     count(c.patient_id) FILTER (
         WHERE c.start_date <= m.month_end
-          AND coalesce(c.end_of_care > m.month_end, c.status IN ('active', 'on_hold'))
+          AND (c.end_of_care IS NULL OR c.end_of_care > m.month_end)
     ) AS active,
     count(c.patient_id) FILTER (WHERE c.start_date BETWEEN m.month_start AND m.month_end) AS started,
     count(c.patient_id) FILTER (

@@ -1,6 +1,7 @@
 -- One row per patient in the caseload during the period ($start .. $as_of: started by the as-of
--- date and whose care had not ended before the period began; the end of care is the discharge
--- date, else for a discharge or drop-out without one the last attended session or pain rating), narrowed by the filters: who, where, with
+-- date and whose care had not ended before the period began; the end of care is care_ends': the
+-- discharge date, else for a discharge or drop-out without one the last attended session or
+-- pain rating, whenever it was), narrowed by the filters: who, where, with
 -- whom, the since-baseline pain summary of patient_summary.sql (response class from the NRS
 -- reference row), whether they count for outcomes (in care on the as-of date with >= 8 weeks in
 -- care, MEASURES.md), the latest GAS T-score, attendance and home-practice adherence in the
@@ -16,21 +17,10 @@
 --         $patient_ids (NULL; passed to patient_summary.sql)
 WITH
 summary AS (SELECT * FROM {{ patient_summary }} ps),
-ended AS (  -- the end of care: the discharge date, else (discharged or dropped out without a
-            -- date) the last attended session or pain rating
-    SELECT s.*, p.discharge_date AS discharged_on,
-        CASE WHEN p.discharge_date IS NOT NULL THEN p.discharge_date
-             WHEN s.status IN ('discharged', 'dropped_out')
-                 THEN greatest(s.last_session_date, CAST(s.last_pain_date AS DATE))
-        END AS end_of_care
+members AS (  -- the end of care is the summary's (care_ends)
+    SELECT *, s.discharge_date AS discharged_on
     FROM summary s
-    JOIN patients p USING (patient_id)
-),
-members AS (
-    SELECT *
-    FROM ended s
-    WHERE s.start_date <= $as_of
-      AND coalesce(s.end_of_care >= $start, s.status IN ('active', 'on_hold'))
+    WHERE s.start_date <= $as_of AND (s.end_of_care IS NULL OR s.end_of_care >= $start)
       AND ($sites IS NULL OR list_contains(CAST($sites AS VARCHAR[]), s.site))
       AND ($clinicians IS NULL OR list_contains(CAST($clinicians AS VARCHAR[]), s.primary_clinician_id))
       AND ($conditions IS NULL OR list_contains(CAST($conditions AS VARCHAR[]), s.condition))

@@ -4,8 +4,8 @@
 -- threshold is read from the flag_rules reference table. Means are rounded to 0.1 and percent
 -- changes to 0.1% before they are compared, so what the screen shows is what was compared.
 -- Windows: "last N days" = as_of - (N - 1) .. as_of; "the N days before" = the N days just before.
--- Only patients in care on the as-of date are flagged: started by then, and not yet discharged
--- (a discharge date after the as-of date, or none and status active / on hold).
+-- Only patients in care on the as-of date are flagged: care started by then and not ended by
+-- then (care_ends: the discharge date, else the last contact of a discharge or drop-out).
 -- Sleep quality (a decimal) is averaged as DECIMAL, exactly: its mean, and the 0.1 it is rounded
 -- to, do not depend on the order DuckDB adds the nights in (as a double they did, at x.x5).
 -- params: $as_of, $patient_ids (a list of patient ids, or NULL for every patient)
@@ -45,10 +45,10 @@ prm AS (
     FROM flag_rules
 ),
 cohort AS (
-    SELECT patient_id, start_date, status, discharge_date
-    FROM patients
-    WHERE start_date <= $as_of
-      AND coalesce(discharge_date > $as_of, status IN ('active', 'on_hold'))
+    SELECT patient_id, p.start_date, p.status
+    FROM patients p
+    LEFT JOIN care_ends e USING (patient_id)
+    WHERE p.start_date <= $as_of AND (e.end_of_care IS NULL OR e.end_of_care > $as_of)
       AND ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))
 ),
 -- Baseline, current and flare-window pain of each patient (patient_pain.sql, from pain_daily).

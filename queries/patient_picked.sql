@@ -6,10 +6,10 @@
 -- params: $as_of, $patient_id
 WITH
 in_care AS (
-    SELECT patient_id, name, primary_clinician_id,
-        start_date <= $as_of AND coalesce(discharge_date > $as_of, status IN ('active', 'on_hold'))
-            AS in_care
-    FROM patients
+    SELECT patient_id, p.name, p.primary_clinician_id,
+        p.start_date <= $as_of AND (e.end_of_care IS NULL OR e.end_of_care > $as_of) AS in_care
+    FROM patients p
+    LEFT JOIN care_ends e USING (patient_id)
 ),
 me AS (SELECT * FROM in_care WHERE patient_id = $patient_id),
 caseload AS (

@@ -8,10 +8,10 @@
 -- params: $as_of, $term, $privacy_mode, $limit
 SELECT
     patient_id,
-    name,
-    start_date <= $as_of AND coalesce(discharge_date > $as_of, status IN ('active', 'on_hold'))
-        AS in_care
-FROM patients
+    p.name,
+    p.start_date <= $as_of AND (e.end_of_care IS NULL OR e.end_of_care > $as_of) AS in_care
+FROM patients p
+LEFT JOIN care_ends e USING (patient_id)
 WHERE $term = ''
    OR contains(lower(patient_id), lower($term))
    OR contains(lower(CASE WHEN $privacy_mode

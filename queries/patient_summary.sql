@@ -13,9 +13,10 @@ nrs_ref AS (
     SELECT meaningful_change, meaningful_change_pct, substantial_change_pct
     FROM instruments WHERE code = 'NRS'
 ),
-cohort AS (
+cohort AS (  -- with the end of care (care_ends)
     SELECT *
     FROM patients
+    LEFT JOIN care_ends e USING (patient_id)
     WHERE ($patient_ids IS NULL OR list_contains(CAST($patient_ids AS VARCHAR[]), patient_id))
 ),
 pain AS (  -- baseline and current pain of each patient (patient_pain.sql, from pain_daily)
@@ -95,8 +96,8 @@ SELECT
     c.status,
     c.start_date,
     c.discharge_date,
-    c.start_date <= $as_of AND coalesce(c.discharge_date > $as_of, c.status IN ('active', 'on_hold'))
-        AS in_care,
+    c.end_of_care,
+    c.start_date <= $as_of AND (c.end_of_care IS NULL OR c.end_of_care > $as_of) AS in_care,
     coalesce(c.review_interval_days, 28) AS review_interval_days,
     c.primary_clinician_id,
     cl.name AS primary_clinician,

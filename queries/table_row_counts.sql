@@ -28,3 +28,4 @@ UNION ALL SELECT 'review_meetings', 'Written by the app', count(*) FROM review_m
 UNION ALL SELECT 'review_items', 'Written by the app', count(*) FROM review_items
 UNION ALL SELECT 'pain_daily', 'Kept by the store', count(*) FROM pain_daily
 UNION ALL SELECT 'practice_daily', 'Kept by the store', count(*) FROM practice_daily
+UNION ALL SELECT 'care_ends', 'Kept by the store', count(*) FROM care_ends

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from dashboard import bench, cli
+from dashboard import bench, cli, schema
 
 
 def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
@@ -16,7 +16,12 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
     assert figures["sizes"]["rows"]["pain_ratings"] > 0 and figures["sizes"]["store_mb"] > 0
     assert figures["import"]["import_rows"] == sum(figures["sizes"]["rows"].values()) - sum(
         figures["sizes"]["rows"][t]
-        for t in ("instruments", "flag_rules", "import_batches", "pain_daily", "practice_daily")
+        for t in (
+            "instruments",
+            "flag_rules",
+            "import_batches",
+            *(d.name for d in schema.DERIVED_TABLES),
+        )
     )
     assert figures["import"]["import_rows_per_second"] > 0
     assert set(figures["queries"]) == set(bench.PAGES)

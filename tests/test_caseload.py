@@ -134,6 +134,33 @@ def test_kpis_equal_the_hand_computation(crafted):
     assert (k["completeness"]["value"], k["completeness"]["numerator"]) == (85.7, 6)  # not NEW
 
 
+def test_a_drop_out_without_a_date_is_in_care_until_their_last_contact_on_every_count(crafted):
+    """DROP dropped out with no discharge date; their last contact was 40 days ago. Seen on the
+    day 50 days ago they were still in care, and every count says so: the summary, the flags,
+    the patient search, the KPIs (active, and no drop-out yet) and the caseload over time."""
+    earlier = day(50)
+    cur = crafted.cursor()
+    q = run_on(crafted)
+    drop = q("patient_summary", as_of=earlier, patient_ids=["DROP"]).iloc[0]
+    assert (bool(drop.in_care), drop.end_of_care) == (True, pd.Timestamp(day(40)))
+    assert bool(q("patient_summary", as_of=AS_OF, patient_ids=["DROP"]).in_care.iloc[0]) is False
+    # in care then, and no rating or session for the 60 days before: flagged as stale
+    flags = q("patient_flags", as_of=earlier, patient_ids=None)
+    assert flags[flags.patient_id == "DROP"].flag.tolist() == ["stale_data"]
+    found = q("patient_search", as_of=earlier, term="DROP", privacy_mode=False, limit=5)
+    assert found[["patient_id", "in_care"]].values.tolist() == [["DROP", True]]
+    then = by_key(caseload.kpis(q, caseload.Period(earlier, 12), caseload.Filters()))
+    over_time = q("caseload_over_time", as_of=earlier, sites=None, clinicians=None, conditions=None)
+    in_care_then = queries.run(cur, "patient_summary", as_of=earlier, patient_ids=None)
+    assert then["active_patients"]["value"] == int(in_care_then.in_care.sum())
+    assert then["active_patients"]["value"] == int(over_time.active.iloc[-1])
+    assert then["dropouts"]["value"] == 0 and int(over_time.dropped_out.sum()) == 0
+    # and on the as-of day, the drop-out 40 days ago is in the period and in its month
+    now = q("caseload_over_time", as_of=AS_OF, sites=None, clinicians=None, conditions=None)
+    month = pd.Timestamp(day(40).replace(day=1))
+    assert int(now.set_index("month_start").dropped_out[month]) == 1
+
+
 def test_patient_level_boundaries(crafted):
     table = caseload.patients(run_on(crafted), PERIOD, caseload.Filters()).set_index("patient_id")
     assert (

@@ -191,7 +191,8 @@ def test_store_without_a_migration_path_says_so(tmp_path, monkeypatch):
 def test_a_version_1_store_migrates_to_the_current_schema_and_keeps_its_data(tmp_path):
     """A store made before MDT meeting mode (schema 1) gets review_meetings and review_items (2),
     then conditions and patients.deceased_date (3), then the per-day tables filled from the
-    ratings and home practice already there (4)."""
+    ratings and home practice already there (4), then each patient's end of care (5): none while
+    care goes on, the discharge date, else a drop-out's last attended session or pain rating."""
     db = tmp_path / "s.duckdb"
     st = store.open_store(db)
     with st.write() as cur:
@@ -199,11 +200,20 @@ def test_a_version_1_store_migrates_to_the_current_schema_and_keeps_its_data(tmp
             "INSERT INTO clinicians (clinician_id, name, discipline) VALUES ('C1', 'A', 'PT')"
         )
         cur.execute(
-            "INSERT INTO patients (patient_id, name, condition, start_date, status) "
-            "VALUES ('P1', 'A', 'CRPS', DATE '2026-01-10', 'active')"
+            "INSERT INTO patients (patient_id, name, condition, start_date, status, "
+            "discharge_date) VALUES ('P1', 'A', 'CRPS', DATE '2026-01-10', 'active', NULL), "
+            "('P2', 'B', 'CRPS', DATE '2026-01-10', 'dropped_out', NULL), "
+            "('P3', 'C', 'CRPS', DATE '2026-01-10', 'discharged', DATE '2026-03-01')"
+        )
+        cur.execute(
+            "INSERT INTO sessions (session_id, patient_id, ts, status) VALUES "
+            "('S1', 'P2', TIMESTAMP '2026-02-03 10:00', 'attended'), "
+            "('S2', 'P2', TIMESTAMP '2026-02-10 10:00', 'dna'), "
+            "('S3', 'P3', TIMESTAMP '2026-03-20 10:00', 'attended')"
         )
         cur.execute(
             "INSERT INTO pain_ratings (patient_id, ts, nrs, context) VALUES "
+            "('P2', TIMESTAMP '2026-02-05 08:00', 5, 'now'), "
             "('P1', TIMESTAMP '2026-01-11 08:00', 6, 'now'), "
             "('P1', TIMESTAMP '2026-01-11 20:00', 7, 'avg_24h'), "
             "('P1', TIMESTAMP '2026-01-11 20:01', 9, 'worst_24h'), "
@@ -225,8 +235,15 @@ def test_a_version_1_store_migrates_to_the_current_schema_and_keeps_its_data(tmp
     st = store.open_store(db)
     try:
         cur = st.cursor()
-        assert st.meta()["schema_version"] == str(store.SCHEMA_VERSION) == "4"
-        assert cur.execute("SELECT * FROM pain_daily ORDER BY day").fetchall() == [
+        assert st.meta()["schema_version"] == str(store.SCHEMA_VERSION) == "5"
+        assert cur.execute("SELECT * FROM care_ends ORDER BY patient_id").fetchall() == [
+            ("P1", None),
+            ("P2", dt.date(2026, 2, 5)),  # the rating after the last attended session
+            ("P3", dt.date(2026, 3, 1)),  # the discharge date, whatever came after it
+        ]
+        assert cur.execute(
+            "SELECT * FROM pain_daily WHERE patient_id = 'P1' ORDER BY day"
+        ).fetchall() == [
             ("P1", dt.date(2026, 1, 11), 1, 6.5, 3),  # worst_24h counts as a rating, not in NRS
             ("P1", dt.date(2026, 1, 12), 2, None, 1),
         ]
