@@ -712,7 +712,8 @@ def _apply(
         ).fetchone()[0]
         result.accepted[t.name] = result.accepted.get(t.name, 0) + int(n)
         after_table_applied(t.name)
-    # The derived tables of every patient whose ratings, practice, sessions or care dates came in.
+    # The derived tables of every patient whose ratings, practice, sessions or care dates came
+    # in: those computed from a table of this batch.
     sources = [st for st in staged if st.src.table.name in DERIVED_FROM]
     if sources:
         cur.execute("CREATE OR REPLACE TEMP TABLE _touched (patient_id VARCHAR)")
@@ -722,12 +723,14 @@ def _apply(
             cur.execute(
                 f"INSERT INTO _touched SELECT DISTINCT {pid} {valid}", {"tbl": st.src.table.name}
             )
-        store.refresh_derived(cur, "_touched")
+        came = {st.src.table.name for st in sources}
+        names = [n for n, tables in store.DERIVED_FROM.items() if came & set(tables)]
+        store.refresh_derived(cur, "_touched", names)
         cur.execute("DROP TABLE _touched")
 
 
-# Imported tables the store's derived tables are computed from (store.DERIVED_SQL).
-DERIVED_FROM = ("patients", "pain_ratings", "home_practice", "sessions")
+# Imported tables the store's derived tables are computed from (store.DERIVED_FROM).
+DERIVED_FROM = frozenset(t for tables in store.DERIVED_FROM.values() for t in tables)
 
 
 def after_table_applied(table: str) -> None:

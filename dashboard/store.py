@@ -128,13 +128,23 @@ DERIVED_SQL = {
 }
 
 
+# The imported tables each derived table is computed from (care_ends also from pain_daily, which
+# pain_ratings make): an import recomputes those of the tables it brought.
+DERIVED_FROM = {
+    "pain_daily": ("patients", "pain_ratings"),
+    "practice_daily": ("home_practice",),
+    "care_ends": ("patients", "sessions", "pain_ratings"),
+}
+
+
 def refresh_derived(
     cur: duckdb.DuckDBPyConnection, touched: str | None, names: Iterable[str] = tuple(DERIVED_SQL)
 ) -> None:
     """Recompute the derived tables `names` (every one by default, in DERIVED_SQL's order) for
     the patients listed in the table `touched` (one column, patient_id), or for everyone when
     None. Runs inside the caller's transaction."""
-    for name in names:
+    wanted = set(names)
+    for name in [n for n in DERIVED_SQL if n in wanted]:  # in order: care_ends reads pain_daily
         sql = DERIVED_SQL[name]
         if touched is None:
             cur.execute(f"DELETE FROM {name}")

@@ -501,9 +501,9 @@ def test_reimport_with_a_changed_value_replaces_the_row(base_db, tmp_path):
 
 
 def test_the_per_day_tables_follow_every_import(sample_db, tmp_path):
-    """pain_daily and practice_daily after imports that change a rating, add a day, move a
-    start of care and change practice minutes equal a recompute from scratch; untouched
-    patients keep their rows."""
+    """pain_daily, practice_daily and care_ends after imports that change a rating, add a day,
+    move a start of care, change practice minutes and add a drop-out's session equal a
+    recompute from scratch; untouched patients keep their rows."""
     st = store.open_store(sample_db)
     cur = st.cursor()
     p1_before = cur.execute("SELECT * FROM pain_daily WHERE patient_id = 'P0001'").fetchall()
@@ -538,13 +538,23 @@ def test_the_per_day_tables_follow_every_import(sample_db, tmp_path):
         "patient_id": "P0004", "date": practice.date.date().isoformat(), "activity": practice.activity,
         "prescribed_min": "25", "completed_min": "",
     }])  # fmt: skip
+    # P0044 dropped out without a discharge date; their last contact was 22 Jul 2026
+    write_csv(tmp_path / "b", "sessions", [
+        {"session_id": "S-late", "patient_id": "P0044", "ts": "2026-08-05T10:00:00",
+         "status": "attended"},
+        {"session_id": "S-dna", "patient_id": "P0044", "ts": "2026-08-12T10:00:00",
+         "status": "dna"},
+    ])  # fmt: skip
     result = importer.import_path(sample_db, tmp_path / "b")
     assert result.applied, result.errors
     st = store.open_store(sample_db)
     try:
         cur = st.cursor()
         kept = {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                for t in ("pain_daily", "practice_daily")}  # fmt: skip
+                for t in ("pain_daily", "practice_daily", "care_ends")}  # fmt: skip
+        assert cur.execute(
+            "SELECT end_of_care FROM care_ends WHERE patient_id = 'P0044'"
+        ).fetchone() == (dt.date(2026, 8, 5),)  # the attended session, not the missed one
         assert cur.execute(
             "SELECT nrs, ratings FROM pain_daily WHERE patient_id = 'P0002' AND day = DATE '2026-11-21'"
         ).fetchone() == (4.0, 1)
