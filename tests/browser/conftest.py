@@ -107,3 +107,26 @@ def expect_cell(page: Page, text: str, count: int = 1) -> None:
         "[data-testid='stDataFrame'] [role='gridcell']", has_text=re.compile(f"^{re.escape(text)}$")
     )
     expect(cell).to_have_count(count)
+
+
+# Each chart's axis labels (tick labels and axis titles) that reach past the edge of its drawing:
+# cut off on the screen. The text and which edge, per chart title.
+CUT_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")].flatMap(c => {
+  const svg = c.querySelector('.main-svg');
+  if (!svg) return [];
+  const box = svg.getBoundingClientRect(), title = c.querySelector('.gtitle')?.textContent || '?';
+  const labels = c.querySelectorAll(  // every axis's ticks, every axis title and the chart's
+    ".xaxislayer-above text, .yaxislayer-above text, .infolayer g[class$='title'] text");
+  return [...labels].flatMap(t => {
+    const r = t.getBoundingClientRect();
+    if (!t.textContent || r.width === 0) return [];
+    const edges = [r.left < box.left - 1 && 'left', r.right > box.right + 1 && 'right',
+                   r.top < box.top - 1 && 'top', r.bottom > box.bottom + 1 && 'bottom'];
+    return edges.filter(Boolean).map(e => `${title}: "${t.textContent}" past the ${e} edge`);
+  });
+})"""
+
+
+def cut_labels(page: Page) -> list[str]:
+    """The axis labels of the page's charts that are cut off at an edge (none on a good page)."""
+    return page.evaluate(CUT_LABELS_JS)

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import metric, screenshot, wait_idle
+from tests.browser.conftest import cut_labels, metric, screenshot, wait_idle
 
 
 def test_filter_then_click_through_to_a_patient(server, page):
@@ -17,6 +17,7 @@ def test_filter_then_click_through_to_a_patient(server, page):
     expect(page.get_by_role("heading", name="Caseload outcomes")).to_be_visible()
     everyone = int(metric(page, "Active patients").inner_text())
     expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
+    assert cut_labels(page) == []  # the clinicians' names and every axis label whole
     screenshot(page, "caseload", whole=True)
 
     page.locator("[data-testid='stMultiSelect']").filter(has_text="Site").click()

@@ -9,7 +9,7 @@ import re
 import duckdb
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import launch, screenshot, stop, wait_idle
+from tests.browser.conftest import cut_labels, launch, screenshot, stop, wait_idle
 
 SHARED_SCREEN = {"width": 1920, "height": 1080}
 
@@ -55,6 +55,7 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     expect(page.get_by_role("heading", name="F.E. ·0006")).to_be_visible()
     expect(page.locator("#mdt-timer")).to_contain_text("/ 4:00")
     expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
+    assert cut_labels(page) == []  # the shared screen's large labels whole
     screenshot(page, "meeting-presenter")
 
     page.get_by_label("Action item").fill("Call GP about sleep medication")
