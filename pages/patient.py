@@ -77,6 +77,9 @@ with st.container(border=True):
     if not frame.privacy_mode and pd.notna(summary.birth_year):
         who.append(f"born {int(summary.birth_year)}, {summary.sex}")
     st.markdown(" · ".join(x for x in who if x))
+    care = f"in care since {care_start:%d %b %Y}"
+    if not summary.in_care and pd.notna(summary.end_of_care):  # ended by the as-of date
+        care = f"in care {care_start:%d %b %Y} – {summary.end_of_care:%d %b %Y}"
     st.markdown(
         f"Primary clinician **{summary.primary_clinician or 'none'}**"
         + (
@@ -84,7 +87,7 @@ with st.container(border=True):
             if summary.primary_clinician_discipline
             else ""
         )
-        + f" · status **{summary.status.replace('_', ' ')}** · in care since {care_start:%d %b %Y}"
+        + f" · status **{summary.status.replace('_', ' ')}** · {care}"
     )
     cols = st.columns(3)
     cols[0].metric(

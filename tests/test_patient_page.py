@@ -86,6 +86,23 @@ def test_deep_link_selects_the_patient_and_the_summary_matches_a_hand_computatio
     assert shown["Weeks in care"] == f"{weeks:.1f}"
 
 
+def test_a_drop_out_is_in_care_before_their_last_contact_and_their_care_ends_there(
+    page, sample_db, monkeypatch
+):
+    """P0044 dropped out with no discharge date; their last contact was 22 Jul 2026. On the
+    as-of date their care has ended there; on 1 Jul they were in care, and flagged."""
+    at = page("P0044")
+    text = " ".join(m.value for m in at.markdown)
+    assert "status **dropped out** · in care 29 May 2026 – 22 Jul 2026" in text
+    assert any("Not in care on the as-of date" in c.value for c in at.caption)
+    monkeypatch.setenv("MDT_AS_OF", "2026-07-01")
+    at = page("P0044")
+    text = " ".join(m.value for m in at.markdown)
+    assert "status **dropped out** · in care since 29 May 2026" in text
+    assert any("**Sleep decline** (review): ISI 15 on 26 Jun 2026" in w.value for w in at.warning)
+    assert not any("Not in care" in c.value for c in at.caption)
+
+
 def test_flags_are_shown_with_their_reasons_urgent_first(page):
     with open(SAMPLE_DATA / "assessments.csv", encoding="utf-8") as fh:
         phq9 = [r for r in csv.DictReader(fh) if r["patient_id"] == PATIENT and r["item9"]]
