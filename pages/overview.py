@@ -12,7 +12,11 @@ st.title("MDT pain rehabilitation review")
 st.caption(f"As of {frame.as_of:%A %d %B %Y}")
 
 cols = st.columns(4)
-cols[0].metric("Active patients", f"{int(summary.active_patients):,}")
+cols[0].metric(
+    "Active patients",
+    f"{int(summary.active_patients):,}",
+    help="In care on the as-of date (on hold included), as the caseload page counts them.",
+)
 cols[1].metric("Sessions attended, last 28 days", f"{int(summary.sessions_attended_28d):,}")
 cols[2].metric("Pain ratings, last 7 days", f"{int(summary.pain_ratings_7d):,}")
 cols[3].metric(

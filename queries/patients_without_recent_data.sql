@@ -1,5 +1,6 @@
--- One row per active patient with no pain rating and no session in the stale-data window that
--- ends on the as-of date (window length from the flag_rules reference: stale_data.window_days).
+-- One row per patient in care on the as-of date (care_ends) and not on hold, with no pain rating
+-- and no session in the stale-data window that ends on it: the patients the stale-data flag
+-- fires for (window length from the flag_rules reference: stale_data.window_days).
 -- params: $as_of
 WITH rule AS (
     SELECT CAST(json_extract(params, '$.window_days') AS INTEGER) AS window_days
@@ -32,8 +33,9 @@ CROSS JOIN rule
 LEFT JOIN clinicians c ON c.clinician_id = p.primary_clinician_id
 LEFT JOIN last_pain lp USING (patient_id)
 LEFT JOIN last_session ls USING (patient_id)
-WHERE p.status = 'active'
-  AND p.start_date <= $as_of
+LEFT JOIN care_ends e USING (patient_id)
+WHERE p.start_date <= $as_of AND (e.end_of_care IS NULL OR e.end_of_care > $as_of)
+  AND p.status <> 'on_hold'
   AND coalesce(greatest(lp.last_pain_date, ls.last_session_date), DATE '1900-01-01')
       <= $as_of - rule.window_days
 ORDER BY days_without_data DESC NULLS FIRST, p.patient_id

@@ -108,7 +108,11 @@ def test_sample_caseload_summary(sample_db):
         active = (
             st.cursor()
             .execute(
-                "SELECT count(*) FROM patients WHERE status = 'active' AND start_date <= ?", [AS_OF]
+                # on the sample's last day no one's last contact is still to come: in care is
+                # started, not discharged by then, active or on hold
+                "SELECT count(*) FROM patients WHERE start_date <= $d "
+                "AND coalesce(discharge_date > $d, true) AND status IN ('active', 'on_hold')",
+                {"d": AS_OF},
             )
             .fetchone()[0]
         )
