@@ -962,7 +962,7 @@ def for_shared_screen(fig: Draft, height: int = 560) -> Draft:
         hoverlabel={"font_size": big},
         margin={"l": 90, "r": 30, "t": 60, "b": 40},
     )
-    # the large labels grow the margins as they need (Draft.figure)
+    # the large labels grow the margins as they need (the others do not: _layout)
     fig.update_xaxes(tickfont={"size": big}, title_font={"size": big}, automargin=True)
     fig.update_yaxes(tickfont={"size": big}, title_font={"size": big}, automargin=True)
     fig.update_traces(line_width=5, selector={"name": "7-day mean"})
