@@ -204,6 +204,8 @@ def to_json(report: ProgressReport) -> dict:
         "goals_reviewed": s["goals_reviewed"],
         "gas_t": s["gas_t"],
         "next_review_due": s["next_review_due"],
+        "in_care": s["in_care"],
+        "end_of_care": s.get("end_of_care"),
         "flags": [
             {k: f[k] for k in ("rule", "name", "level", "reason", "values", "date")}
             for f in report.flags
@@ -362,6 +364,12 @@ def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str
         + (" · privacy mode" if report.privacy_mode else "")
     )
     response = s["pain_response"] or "no current rating"
+    care = f"{_fmt(s['weeks_in_care'], '.1f')} weeks in care since {e(s['start_date'][:10])}"
+    review = f"next due {e(s['next_review_due'][:10])}"
+    if not s["in_care"] and s.get("end_of_care"):  # care ended by the as-of date
+        start, end = (dt.date.fromisoformat(s[k][:10]) for k in ("start_date", "end_of_care"))
+        care = f"in care {start} to {end} ({(end - start).days / 7:.1f} weeks)"
+        review = "none due (care ended)"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Progress report {e(report.patient)}</title>
@@ -378,8 +386,8 @@ li.review {{ color: #8a4b00; }} li.info {{ color: #333; }}
 <h1>Progress report: {e(report.patient)}</h1>
 <p>{e(s["condition"])}{e(" (" + s["condition_code"] + ")" if s.get("condition_code") else "")} ·
 {e(" ".join(x for x in (s.get("affected_region"), s.get("side")) if x and x != "NA"))} · {e(s.get("site") or "")}{e(born)}<br>
-{_fmt(s["weeks_in_care"], ".1f")} weeks in care since {e(s["start_date"][:10])} · primary clinician {e(s["primary_clinician"] or "none")} ·
-review every {s["review_interval_days"]} days, next due {e(s["next_review_due"][:10])} · status {e(s["status"])}</p>
+{care} · primary clinician {e(s["primary_clinician"] or "none")} ·
+review every {s["review_interval_days"]} days, {review} · status {e(s["status"])}</p>
 <h2>Since baseline</h2>
 <table class="kpis"><tr>
 <td>Baseline NRS<br><b>{_fmt(s["baseline_nrs"], ".1f")}</b></td>

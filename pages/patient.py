@@ -90,19 +90,36 @@ with st.container(border=True):
         + f" · status **{summary.status.replace('_', ' ')}** · {care}"
     )
     cols = st.columns(3)
-    cols[0].metric(
-        "Weeks in care", f"{summary.weeks_in_care:.1f}", help="(as-of date - start of care) / 7"
-    )
-    cols[1].metric("Review interval", f"{summary.review_interval_days} days")
-    overdue = summary.days_overdue
-    cols[2].metric(
-        "Next review due",
-        f"{summary.next_review_due:%d %b %Y}",
-        delta=f"{overdue} days overdue" if overdue > 0 else None,
-        delta_color="inverse",
-        help=f"Last review {summary.last_review:%d %b %Y} ({summary.last_review_kind}; a goal "
-        "review or 'mark reviewed' in an MDT meeting counts, else the start of care)",
-    )
+    if not summary.in_care and pd.notna(summary.end_of_care):  # care ended by the as-of date
+        ended = summary.end_of_care.date()
+        cols[0].metric(
+            "Weeks in care",
+            f"{(ended - care_start).days / 7:.1f}",
+            help=f"(end of care - start of care) / 7: care ended on {ended:%d %b %Y}",
+        )
+        cols[1].metric("Review interval", f"{summary.review_interval_days} days")
+        cols[2].metric(
+            "Next review due",
+            "none",
+            help=f"Care ended on {ended:%d %b %Y}; last review {summary.last_review:%d %b %Y} "
+            f"({summary.last_review_kind})",
+        )
+    else:
+        cols[0].metric(
+            "Weeks in care",
+            f"{summary.weeks_in_care:.1f}",
+            help="(as-of date - start of care) / 7",
+        )
+        cols[1].metric("Review interval", f"{summary.review_interval_days} days")
+        overdue = summary.days_overdue
+        cols[2].metric(
+            "Next review due",
+            f"{summary.next_review_due:%d %b %Y}",
+            delta=f"{overdue} days overdue" if overdue > 0 else None,
+            delta_color="inverse",
+            help=f"Last review {summary.last_review:%d %b %Y} ({summary.last_review_kind}; a goal "
+            "review or 'mark reviewed' in an MDT meeting counts, else the start of care)",
+        )
     if not summary.in_care:
         st.caption("Not in care on the as-of date: flags are computed for patients in care.")
     conditions = answers["conditions"]

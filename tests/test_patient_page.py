@@ -95,6 +95,8 @@ def test_a_drop_out_is_in_care_before_their_last_contact_and_their_care_ends_the
     text = " ".join(m.value for m in at.markdown)
     assert "status **dropped out** · in care 29 May 2026 – 22 Jul 2026" in text
     assert any("Not in care on the as-of date" in c.value for c in at.caption)
+    shown = metrics(at)  # weeks in care to the end of care (54 days), and no review due
+    assert (shown["Weeks in care"], shown["Next review due"]) == ("7.7", "none")
     monkeypatch.setenv("MDT_AS_OF", "2026-07-01")
     at = page("P0044")
     text = " ".join(m.value for m in at.markdown)

@@ -81,3 +81,14 @@ def test_cli_report_writes_a_pdf_file(sample_db, tmp_path, capsys):
                      "--db", str(sample_db), "--out", str(out)]) == 0  # fmt: skip
     assert out.read_bytes().startswith(b"%PDF")
     assert "Wrote the progress report of Finley Example (P0006)" in capsys.readouterr().out
+
+
+def test_a_report_on_care_that_has_ended_says_when_it_ran_and_that_no_review_is_due(sample):
+    """P0044 dropped out with no discharge date; their last contact was 22 Jul 2026."""
+    built = report.build(sample, "P0044", AS_OF)
+    data = report.to_json(built)
+    assert (data["in_care"], data["end_of_care"][:10]) == (False, "2026-07-22")
+    page = report.to_html(built, {})
+    assert "in care 2026-05-29 to 2026-07-22 (7.7 weeks)" in page
+    assert "review every 14 days, none due (care ended)" in page
+    assert "weeks in care since" not in page
