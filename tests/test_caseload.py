@@ -147,6 +147,9 @@ def test_a_drop_out_without_a_date_is_in_care_until_their_last_contact_on_every_
     # in care then, and no rating or session for the 60 days before: flagged as stale
     flags = q("patient_flags", as_of=earlier, patient_ids=None)
     assert flags[flags.patient_id == "DROP"].flag.tolist() == ["stale_data"]
+    stale = q("patients_without_recent_data", as_of=earlier)  # the Data page's list agrees
+    assert "DROP" in stale.patient_id.tolist()
+    assert set(stale.patient_id) == set(flags[flags.flag == "stale_data"].patient_id)
     found = q("patient_search", as_of=earlier, term="DROP", privacy_mode=False, limit=5)
     assert found[["patient_id", "in_care"]].values.tolist() == [["DROP", True]]
     then = by_key(caseload.kpis(q, caseload.Period(earlier, 12), caseload.Filters()))
