@@ -367,8 +367,8 @@ def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str
     care = f"{_fmt(s['weeks_in_care'], '.1f')} weeks in care since {e(s['start_date'][:10])}"
     review = f"next due {e(s['next_review_due'][:10])}"
     if not s["in_care"] and s.get("end_of_care"):  # care ended by the as-of date
-        start, end = (dt.date.fromisoformat(s[k][:10]) for k in ("start_date", "end_of_care"))
-        care = f"in care {start} to {end} ({(end - start).days / 7:.1f} weeks)"
+        weeks = _fmt(s["weeks_in_care"], ".1f")  # to the end of care
+        care = f"in care {e(s['start_date'][:10])} to {e(s['end_of_care'][:10])} ({weeks} weeks)"
         review = "none due (care ended)"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -77,9 +77,17 @@ with st.container(border=True):
     if not frame.privacy_mode and pd.notna(summary.birth_year):
         who.append(f"born {int(summary.birth_year)}, {summary.sex}")
     st.markdown(" · ".join(x for x in who if x))
-    care = f"in care since {care_start:%d %b %Y}"
-    if not summary.in_care and pd.notna(summary.end_of_care):  # ended by the as-of date
-        care = f"in care {care_start:%d %b %Y} – {summary.end_of_care:%d %b %Y}"
+    # care that ended by the as-of date: when it ran, and no review due
+    ended = (
+        summary.end_of_care.date()
+        if not summary.in_care and pd.notna(summary.end_of_care)
+        else None
+    )
+    care = (
+        f"in care {care_start:%d %b %Y} – {ended:%d %b %Y}"
+        if ended
+        else f"in care since {care_start:%d %b %Y}"
+    )
     st.markdown(
         f"Primary clinician **{summary.primary_clinician or 'none'}**"
         + (
@@ -90,14 +98,15 @@ with st.container(border=True):
         + f" · status **{summary.status.replace('_', ' ')}** · {care}"
     )
     cols = st.columns(3)
-    if not summary.in_care and pd.notna(summary.end_of_care):  # care ended by the as-of date
-        ended = summary.end_of_care.date()
-        cols[0].metric(
-            "Weeks in care",
-            f"{(ended - care_start).days / 7:.1f}",
-            help=f"(end of care - start of care) / 7: care ended on {ended:%d %b %Y}",
-        )
-        cols[1].metric("Review interval", f"{summary.review_interval_days} days")
+    cols[0].metric(
+        "Weeks in care",
+        f"{summary.weeks_in_care:.1f}",
+        help=f"(end of care - start of care) / 7: care ended on {ended:%d %b %Y}"
+        if ended
+        else "(as-of date - start of care) / 7",
+    )
+    cols[1].metric("Review interval", f"{summary.review_interval_days} days")
+    if ended:
         cols[2].metric(
             "Next review due",
             "none",
@@ -105,12 +114,6 @@ with st.container(border=True):
             f"({summary.last_review_kind})",
         )
     else:
-        cols[0].metric(
-            "Weeks in care",
-            f"{summary.weeks_in_care:.1f}",
-            help="(as-of date - start of care) / 7",
-        )
-        cols[1].metric("Review interval", f"{summary.review_interval_days} days")
         overdue = summary.days_overdue
         cols[2].metric(
             "Next review due",

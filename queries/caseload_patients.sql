@@ -86,8 +86,7 @@ SELECT
     m.discharged_on AS discharge_date,
     m.end_of_care,
     m.in_care,
-    round(date_diff('day', m.start_date, least(coalesce(m.end_of_care, $as_of), $as_of)) / 7.0, 1)
-        AS weeks_in_care,  -- to the end of care, for care that has ended
+    m.weeks_in_care,  -- the summary's: to the end of care, for care that has ended
     m.in_care AND date_diff('day', m.start_date, $as_of) / 7.0 >= 8 AS outcome_eligible,
     -- counts for the outcome shares: eligible, with a baseline and a current rating
     m.in_care AND date_diff('day', m.start_date, $as_of) / 7.0 >= 8 AND m.change_pct IS NOT NULL

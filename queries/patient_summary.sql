@@ -102,7 +102,9 @@ SELECT
     c.primary_clinician_id,
     cl.name AS primary_clinician,
     cl.discipline AS primary_clinician_discipline,
-    round(date_diff('day', c.start_date, $as_of) / 7.0, 1) AS weeks_in_care,
+    -- (as-of - start) / 7 (MEASURES.md); for care that ended by the as-of date, to its end
+    round(date_diff('day', c.start_date, least(coalesce(c.end_of_care, $as_of), $as_of)) / 7.0, 1)
+        AS weeks_in_care,
     greatest(gs.last_goal_review, mr.last_meeting_review, c.start_date) AS last_review,
     CASE greatest(gs.last_goal_review, mr.last_meeting_review, c.start_date)
         WHEN mr.last_meeting_review THEN 'MDT meeting'
