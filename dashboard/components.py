@@ -208,14 +208,22 @@ class _ShownFigure(go.Figure):
     @classmethod
     def of(cls, figure: go.Figure) -> go.Figure:
         """The builder's figure itself, now shown this way: no copy (a copy of a patient's
-        figures cost ~90 ms on the page's first run)."""
-        figure.__class__ = cls
+        figures cost ~90 ms on the page's first run). A figure drawn unchecked
+        (charts.Unchecked) makes its plain-JSON form once itself."""
+        if not isinstance(figure, charts.Unchecked):
+            figure.__class__ = cls
         return figure
+
+
+def _built(build: str, args: tuple, kwargs: tuple) -> go.Figure:
+    """charts.<build>(*args, **kwargs) as the dashboard draws it: unchecked (charts.unchecked)."""
+    with charts.unchecked():
+        return _ShownFigure.of(getattr(charts, build)(*args, **dict(kwargs)))
 
 
 @st.cache_resource(max_entries=128, show_spinner=False, hash_funcs={pd.DataFrame: _frame_digest})
 def _figure(build: str, args: tuple, kwargs: tuple) -> go.Figure:
-    return _ShownFigure.of(getattr(charts, build)(*args, **dict(kwargs)))
+    return _built(build, args, kwargs)
 
 
 def figure(build, *args, **kwargs) -> go.Figure:
@@ -227,7 +235,7 @@ def figure(build, *args, **kwargs) -> go.Figure:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _figure_of(build: str, key: tuple, _args: tuple, _kwargs: tuple) -> go.Figure:
-    return _ShownFigure.of(getattr(charts, build)(*_args, **dict(_kwargs)))
+    return _built(build, _args, _kwargs)
 
 
 def figure_of(key: tuple, build, *args, **kwargs) -> go.Figure:

@@ -3,14 +3,16 @@ make, and it is checked when it is made."""
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from plotly.subplots import make_subplots
 
-from dashboard import charts
+from dashboard import caseload, charts
 
 
 def spec(fig: go.Figure) -> dict:
@@ -81,3 +83,66 @@ def test_a_misspelt_property_is_refused_when_the_figure_is_made():
         draft.figure()
     with pytest.raises(ValueError, match="row and col"):
         charts.Draft().add_trace(scatter(x=[1], y=[1]), row=1, col=1)
+
+
+def _values(spec):
+    """A figure's JSON with its typed arrays ({"dtype", "bdata"}, plotly's base64) read back
+    into numbers, so two specs compare by what plotly.js draws, not by how arrays are sent."""
+    if isinstance(spec, dict) and {"dtype", "bdata"} <= set(spec):
+        array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+        if "shape" in spec:
+            array = array.reshape([int(n) for n in str(spec["shape"]).split(",")])
+        return [None if v != v else v for v in array.ravel().tolist()], array.shape
+    if isinstance(spec, dict):
+        return {k: _values(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_values(v) for v in spec]
+    return spec
+
+
+def test_every_figure_the_pages_draw_unchecked_is_the_figure_plotly_checks(sample_db, monkeypatch):
+    """The dashboard draws its figures unchecked (charts.unchecked): each page of the sample
+    store, every caseload tab and privacy mode, each figure compared as it is drawn with the
+    same figure made by plotly's validators. A property plotly would spell otherwise (a title
+    as a string) or refuse shows here."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import store
+    from tests.conftest import AS_OF, ROOT
+
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+    drawn: list[str] = []
+    as_drawn = charts.Unchecked.to_dict
+
+    def compared(fig: charts.Unchecked) -> dict:
+        sent = as_drawn(fig)
+        draft = fig._draft
+        checked = json.loads(pio.to_json(go.Figure(data=draft.data, layout=draft.layout)))
+        title = sent["layout"].get("title", {}).get("text", "")
+        assert _values(sent) == _values(checked), title
+        drawn.append(title)
+        return sent
+
+    monkeypatch.setattr(charts.Unchecked, "to_dict", compared)
+    visits = [("patient.py", {"patient": p}) for p in ("P0006", "P0044", "P0001")]
+    visits += [("meeting.py", {}), ("meeting.py", {"patient": "P0006"})]
+    visits += [("caseload.py", {"tab": tab}) for tab in caseload.TABS]
+    counts = {}
+    for privacy in (False, True):
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+        at.run()
+        at.sidebar.toggle(key="privacy_mode").set_value(privacy).run()
+        for page, params in visits:
+            at.query_params.clear()
+            at.query_params.update(params)
+            before = len(drawn)
+            at.switch_page("../pages/" + page).run()
+            assert not at.exception, (page, params, at.exception)
+            counts[(privacy, page, tuple(params.values()))] = len(drawn) - before
+    for privacy in (False, True):
+        assert counts[(privacy, "patient.py", ("P0006",))] >= 10, counts  # every chart of it
+        assert counts[(privacy, "meeting.py", ("P0006",))] == 1, counts  # the presenter's pain
+        caseload_tabs = [counts[(privacy, "caseload.py", (tab,))] for tab in caseload.TABS]
+        assert sum(caseload_tabs) >= 8, counts
+    assert {"Pain intensity", "Desensitization ladder", "Goal attainment (GAS)"} <= set(drawn)
