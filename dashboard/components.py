@@ -248,6 +248,23 @@ def figure_of(key: tuple, build, *args, **kwargs) -> go.Figure:
     return _figure_of(build.__name__, key, args, tuple(sorted(kwargs.items())))
 
 
+def flags(as_of: dt.date, patient_ids: list[str]) -> dict[str, list[dict]]:
+    """The flags of `patient_ids` on `as_of`, each patient's most urgent first
+    (meeting.flags_by_patient of patient_flag_lists.sql), read from their JSON once per answer
+    and shared: never changed by the caller. The agenda draws its 40 rows' flags on every
+    rerun, and reading them again was a quarter of its cached rerun."""
+    st_ = current_store()
+    return _flags(str(st_.path), st_.data_version(), as_of, tuple(patient_ids))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _flags(db: str, data_version: int, as_of: dt.date, patient_ids: tuple) -> dict:
+    params = {"as_of": as_of, "patient_ids": list(patient_ids)}
+    return meeting.flags_by_patient(
+        _cached(db, data_version, "patient_flag_lists", tuple(sorted(params.items())))
+    )
+
+
 def query(name: str, **params) -> pd.DataFrame:
     """Run queries/<name>.sql; results are cached until the store's data version changes."""
     st_ = current_store()

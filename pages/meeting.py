@@ -136,7 +136,7 @@ if requested:
     summary = q("patient_summary", as_of=as_of, patient_ids=[pid]).iloc[0]
     brief = q("patient_brief", patient_id=pid, as_of=as_of).iloc[0]
     actions = q("review_actions", as_of=as_of, patient_ids=[pid])
-    flags = meeting.flags_by_patient(q("patient_flag_lists", as_of=as_of, patient_ids=[pid]))
+    flags = components.flags(as_of, [pid])
     items = q("meeting_items", meeting_id=meeting_id)
     notes = items[(items.patient_id == pid) & (items.kind == "note")]
     care_start = summary.start_date.date()
@@ -424,9 +424,7 @@ with st.container(key="agenda_header"):
         column.markdown(f"**{label}**")
 shown = st.session_state.setdefault("agenda_rows_shown", meeting.AGENDA_PAGE)
 # The flags of the rows drawn only: the agenda itself counts them.
-flags = meeting.flags_by_patient(
-    q("patient_flag_lists", as_of=as_of, patient_ids=agenda.patient_id.head(shown).tolist())
-)
+flags = components.flags(as_of, agenda.patient_id.head(shown).tolist())
 for r in agenda.head(shown).itertuples():
     with st.container(border=True, key=f"agenda_row_{r.patient_id}"):
         c = st.columns(widths, vertical_alignment="center")
