@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -148,12 +149,74 @@ def _keep_whole(db: str, data_version: int, name: str, params: tuple, table: pa.
             _WHOLE.popitem(last=False)
 
 
-# Answers are held once, as objects, and shared (st.cache_resource): st.cache_data would pickle
-# each and unpickle a copy on every read, which for a network's agenda (12,000 rows) is ~30 ms
+# Answers are held once, as objects, and shared (_Memo, as st.cache_resource would hold them):
+# st.cache_data would pickle each and unpickle a copy on every read, which for a network's agenda (12,000 rows) is ~30 ms
 # of every rerun. Arrow tables cannot change; a frame is handed out as a shallow copy, and with
 # pandas' copy-on-write nothing done to that copy reaches the shared frame.
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _included(db: str, data_version: int, name: str, params: tuple) -> pa.Table:
+class _Memo:
+    """A bounded cache of shared answers (least recently used out first), for the queries: safe
+    across threads, and one computation per key at a time, a second caller of the same key
+    waiting for the first's answer (so a page reading an answer a Prefetch has started waits for
+    it). An error is not kept: the next call computes again. Keys are plain tuples of text and
+    numbers (_key), hashed by Python itself: Streamlit's own cache hashed every parameter tuple
+    and read the function's signature on every call, a quarter of a page's cached rerun."""
+
+    def __init__(self, compute: Callable, max_entries: int) -> None:
+        self._compute, self._max = compute, max_entries
+        self._entries: OrderedDict[tuple, _Memo.Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @dataclass
+    class Entry:
+        done: threading.Event
+        value: object = None
+        error: BaseException | None = None
+
+    def __call__(self, key: tuple, *args):
+        with self._lock:
+            entry = self._entries.get(key)
+            computing = entry is None
+            if computing:
+                entry = self._entries[key] = _Memo.Entry(threading.Event())
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)  # one being computed still reaches its callers
+        if computing:
+            try:
+                entry.value = self._compute(*args)
+            except BaseException as e:
+                entry.error = e
+                with self._lock:
+                    if self._entries.get(key) is entry:
+                        del self._entries[key]
+            finally:
+                entry.done.set()
+        else:
+            entry.done.wait()
+        if entry.error is not None:
+            raise entry.error
+        return entry.value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_PLAIN = (str, int, float, bool, type(None), dt.date, np.generic)  # a datetime is a date
+
+
+def _key(params: tuple) -> str:
+    """A query's parameters ((name, value) pairs) as one string that stands for them: the repr
+    of plain values (text, numbers, NumPy's too, dates, None, and lists of them), each its
+    value's alone."""
+    for _, value in params:
+        values = value if isinstance(value, list | tuple) else (value,)
+        if not all(isinstance(v, _PLAIN) for v in values):
+            raise TypeError(f"not a plain query parameter: {value!r}")
+    return repr(params)
+
+
+def _compute_included(db: str, data_version: int, name: str, params: tuple) -> pa.Table:
     answer = _from_whole(db, data_version, name, params)
     if answer is not None:
         return answer
@@ -169,8 +232,7 @@ def _included(db: str, data_version: int, name: str, params: tuple) -> pa.Table:
         cur.close()
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFrame:
+def _compute_cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFrame:
     cur = open_store(db).cursor()
     try:
         if name in queries.included_anywhere():  # the answer others build on, computed once
@@ -184,14 +246,31 @@ def _cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFram
         cur.close()
 
 
+_INCLUDED = _Memo(_compute_included, max_entries=64)
+_CACHED = _Memo(_compute_cached, max_entries=512)
+
+
+def _included(db: str, data_version: int, name: str, params: tuple) -> pa.Table:
+    """The Arrow answer of a query others build on, computed once per store, data version and
+    parameters, and shared."""
+    return _INCLUDED((db, data_version, name, _key(params)), db, data_version, name, params)
+
+
+def _cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFrame:
+    """A query's answer, computed once per store, data version and parameters, and shared."""
+    return _CACHED((db, data_version, name, _key(params)), db, data_version, name, params)
+
+
+_included.clear = _INCLUDED.clear  # type: ignore[attr-defined]
+_cached.clear = _CACHED.clear  # type: ignore[attr-defined]
+
+
 def _frame_digest(df: pd.DataFrame) -> str:
-    """Every cell counts (Streamlit's own hash samples the rows of a large frame)."""
-    digest = hashlib.sha256(repr((list(df.columns), list(df.dtypes.astype(str)))).encode())
-    try:
-        digest.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
-    except TypeError:  # a column of lists
-        digest.update(pickle.dumps(df))
-    return digest.hexdigest()
+    """Every cell counts (Streamlit's own hash samples the rows of a large frame): the digest of
+    the frame pickled, its index, columns and types with it. Frames that pickle alike are alike;
+    one that pickles otherwise makes its figure anew, never another's. A patient's 14 chart
+    inputs: 3 ms a rerun, where pandas' hash_pandas_object took 19."""
+    return hashlib.sha256(pickle.dumps(df, protocol=5)).hexdigest()
 
 
 class _ShownFigure(go.Figure):

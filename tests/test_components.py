@@ -145,3 +145,58 @@ def test_a_few_patients_rows_are_taken_from_the_whole_answer_computed_for_the_sa
         components._WHOLE.clear()
         components.open_store.clear()
         gc.collect()
+
+
+def test_a_query_is_cached_by_its_parameters_values_alone():
+    """The query cache's key (components._key) stands for the parameters' values: the same
+    values, the same key; another value, type or list, another key; a value whose repr is not
+    its value's alone (an object's address) is refused rather than cached under it."""
+    day = dt.date(2026, 11, 20)
+    asked = (("as_of", day), ("patient_ids", ["P0001", "P0002"]))
+    assert components._key(asked) == components._key(
+        (("as_of", dt.date(2026, 11, 20)), ("patient_ids", ["P0001", "P0002"]))
+    )
+    others = [
+        (("as_of", day), ("patient_ids", ["P0001"])),
+        (("as_of", day), ("patient_ids", None)),
+        (("as_of", dt.datetime(2026, 11, 20)), ("patient_ids", ["P0001", "P0002"])),
+        (("as_of", day), ("patient_ids", ["P0001", "P0002"]), ("limit", np.int64(1))),
+        (("as_of", day), ("patient_ids", ["P0001", "P0002"]), ("limit", 1.0)),
+    ]
+    keys = {components._key(p) for p in [asked, *others]}
+    assert len(keys) == 1 + len(others)
+    with pytest.raises(TypeError, match="not a plain query parameter"):
+        components._key((("as_of", object()),))
+
+
+def test_the_query_cache_computes_a_key_once_for_callers_at_the_same_time_and_keeps_no_error():
+    """components._Memo, the query cache: two threads asking for the same key at once get the
+    one answer computed once; an error reaches its caller and is not kept; the oldest answer
+    goes first when it is full."""
+    import threading
+    import time
+
+    calls: list[str] = []
+    fail = {"x": True}
+
+    def compute(name: str) -> str:
+        calls.append(name)
+        time.sleep(0.2)  # long enough for the second caller to arrive while it runs
+        if name == "x" and fail["x"]:
+            raise ValueError("no store")
+        return name.upper()
+
+    memo = components._Memo(compute, max_entries=2)
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(memo(("a",), "a"))) for _ in "12"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == ["A", "A"] and calls == ["a"]
+    with pytest.raises(ValueError, match="no store"):
+        memo(("x",), "x")
+    fail["x"] = False
+    assert memo(("x",), "x") == "X" and calls == ["a", "x", "x"]  # the error was not kept
+    assert memo(("b",), "b") == "B"  # full: "a", the oldest, goes
+    assert memo(("a",), "a") == "A" and calls == ["a", "x", "x", "b", "a"]
