@@ -265,12 +265,13 @@ _included.clear = _INCLUDED.clear  # type: ignore[attr-defined]
 _cached.clear = _CACHED.clear  # type: ignore[attr-defined]
 
 
-def _frame_digest(df: pd.DataFrame) -> str:
+def _frame_digest(value: object) -> str:
     """Every cell counts (Streamlit's own hash samples the rows of a large frame): the digest of
-    the frame pickled, its index, columns and types with it. Frames that pickle alike are alike;
-    one that pickles otherwise makes its figure anew, never another's. A patient's 14 chart
-    inputs: 3 ms a rerun, where pandas' hash_pandas_object took 19."""
-    return hashlib.sha256(pickle.dumps(df, protocol=5)).hexdigest()
+    a frame (or of values holding frames) pickled, its index, columns and types with it. Frames
+    that pickle alike are alike; one that pickles otherwise makes its figure anew, never
+    another's. A patient's 14 chart inputs: 3 ms a rerun, where pandas' hash_pandas_object took
+    19."""
+    return hashlib.sha256(pickle.dumps(value, protocol=5)).hexdigest()
 
 
 class _ShownFigure(go.Figure):
@@ -300,16 +301,17 @@ def _built(build: str, args: tuple, kwargs: tuple) -> go.Figure:
         return _ShownFigure.of(getattr(charts, build)(*args, **dict(kwargs)))
 
 
-@st.cache_resource(max_entries=128, show_spinner=False, hash_funcs={pd.DataFrame: _frame_digest})
-def _figure(build: str, args: tuple, kwargs: tuple) -> go.Figure:
-    return _built(build, args, kwargs)
+_FIGURES = _Memo(_built, max_entries=128)
 
 
 def figure(build, *args, **kwargs) -> go.Figure:
     """charts.<build>(*args, **kwargs), built once for the same inputs and then shared: the
-    builders are pure, and building and validating a plotly figure costs more than drawing it
-    again. The figure returned is shared, so it is never changed afterwards."""
-    return _figure(build.__name__, args, tuple(sorted(kwargs.items())))
+    builders are pure, and building a plotly figure costs more than drawing it again. The
+    figure returned is shared, so it is never changed afterwards. The inputs are told apart
+    by every value in them, frames cell by cell (their digest, as _frame_digest's)."""
+    kwargs_ = tuple(sorted(kwargs.items()))
+    key = (build.__name__, _frame_digest((args, kwargs_)))
+    return _FIGURES(key, build.__name__, args, kwargs_)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
