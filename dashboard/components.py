@@ -150,9 +150,10 @@ def _keep_whole(db: str, data_version: int, name: str, params: tuple, table: pa.
 
 
 # Answers are held once, as objects, and shared (_Memo, as st.cache_resource would hold them):
-# st.cache_data would pickle each and unpickle a copy on every read, which for a network's agenda (12,000 rows) is ~30 ms
-# of every rerun. Arrow tables cannot change; a frame is handed out as a shallow copy, and with
-# pandas' copy-on-write nothing done to that copy reaches the shared frame.
+# st.cache_data would pickle each and unpickle a copy on every read, which for a network's
+# agenda (12,000 rows) is ~30 ms of every rerun. Arrow tables cannot change; a frame is handed
+# out as a shallow copy, and with pandas' copy-on-write nothing done to that copy reaches the
+# shared frame.
 class _Memo:
     """A bounded cache of shared answers (least recently used out first), for the queries: safe
     across threads, and one computation per key at a time, a second caller of the same key
