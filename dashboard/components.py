@@ -638,7 +638,8 @@ def patient_choices(
         + f", then press Enter; the list beside shows the first {SEARCH_SHOWS} matches, "
         "patients in care on the as-of date first.",
     ).strip()
-    rows = found(term, SEARCH_SHOWS + 1)
+    # no term: the first of everyone, in the same order (patient_search.sql's order is total)
+    rows = found(term, SEARCH_SHOWS + 1) if term else everyone.head(SEARCH_SHOWS + 1)
     shown = rows.head(SEARCH_SHOWS)
     if not term:
         note = f"The list shows the first {len(shown)} patients: type above to find others."
