@@ -2,6 +2,9 @@
 -- change, and whether it is a meaningful improvement or worsening by the instrument's reference row
 -- (direction and meaningful change), with the reference's bands and source.
 -- params: $patient_id, $as_of
+-- Totals are stored as doubles (a BPI interference total is a mean of 7 items): the change is
+-- taken as DECIMAL, exactly, so 4.5 - 6.2 is -1.7 (as doubles -1.7000000000000002) and a change
+-- of exactly the meaningful one is meaningful, whatever the doubles' last digits.
 WITH scores AS (
     SELECT instrument,
         arg_min(total, date) AS first_total, min(date) AS first_date,
@@ -10,6 +13,11 @@ WITH scores AS (
     FROM assessments
     WHERE patient_id = $patient_id AND date <= $as_of
     GROUP BY instrument
+),
+changes AS (
+    SELECT *,
+        CAST(latest_total AS DECIMAL(18, 6)) - CAST(first_total AS DECIMAL(18, 6)) AS exact_change
+    FROM scores
 )
 SELECT
     s.instrument,
@@ -19,7 +27,7 @@ SELECT
     s.latest_total,
     s.latest_date,
     s.scores,
-    s.latest_total - s.first_total AS change,
+    CAST(s.exact_change AS DOUBLE) AS change,
     i.direction,
     i.meaningful_change,
     i.range_min,
@@ -29,15 +37,15 @@ SELECT
     CASE
         WHEN s.scores < 2 THEN 'one score'
         WHEN i.meaningful_change IS NULL OR i.direction IS NULL THEN 'no reference threshold'
-        WHEN (i.direction = 'higher_worse' AND s.latest_total - s.first_total <= -i.meaningful_change)
-          OR (i.direction = 'higher_better' AND s.latest_total - s.first_total >= i.meaningful_change)
+        WHEN (i.direction = 'higher_worse' AND s.exact_change <= -CAST(i.meaningful_change AS DECIMAL(18, 6)))
+          OR (i.direction = 'higher_better' AND s.exact_change >= CAST(i.meaningful_change AS DECIMAL(18, 6)))
             THEN 'meaningful improvement'
-        WHEN (i.direction = 'higher_worse' AND s.latest_total - s.first_total >= i.meaningful_change)
-          OR (i.direction = 'higher_better' AND s.latest_total - s.first_total <= -i.meaningful_change)
+        WHEN (i.direction = 'higher_worse' AND s.exact_change >= CAST(i.meaningful_change AS DECIMAL(18, 6)))
+          OR (i.direction = 'higher_better' AND s.exact_change <= -CAST(i.meaningful_change AS DECIMAL(18, 6)))
             THEN 'meaningful worsening'
         ELSE 'no meaningful change'
     END AS assessment
-FROM scores s
+FROM changes s
 LEFT JOIN instruments i ON i.code = s.instrument
 ORDER BY CASE s.instrument WHEN 'PSEQ' THEN 0 WHEN 'PCS' THEN 1 WHEN 'PHQ9' THEN 2 WHEN 'ISI' THEN 3
          ELSE 4 END, s.instrument

@@ -290,3 +290,30 @@ def test_a_flag_with_several_parts_tells_them_in_the_same_order_every_time(tmp_p
         f"no goal review and no milestone achieved for 40 days (since {day(40):%d %b %Y}); "
         f"GAS T-score 30.0 at the review of {day(40):%d %b %Y} (below 50)"
     )
+
+
+def test_a_questionnaire_change_of_exactly_the_meaningful_change_is_meaningful(tmp_path):
+    """BPI interference (a mean of 7 items, stored as a double) from 4.1 to 3.1 is down exactly
+    1 point, MEASURES.md's meaningful change: as doubles 3.1 - 4.1 is -0.9999999999999996, which
+    missed it. From 4.1 to 3.2 it is not meaningful; from 6.2 to 4.5 the change shown is -1.7,
+    not -1.7000000000000002."""
+    st = store.open_store(tmp_path / "changes.duckdb")
+    with st.write() as cur:
+        insert(cur, {"clinicians": [dict(clinician_id="C1", name="Test", discipline="PT")]})
+        for pid, first, latest in (("EXACT", 4.1, 3.1), ("SHORT", 4.1, 3.2), ("SHOWN", 6.2, 4.5)):
+            insert(cur, patient(pid))
+            insert(cur, {"assessments": [score(pid, 60, "BPI_INT", first),
+                                         score(pid, 3, "BPI_INT", latest)]})  # fmt: skip
+    cur = st.cursor()
+
+    def change(pid: str) -> pd.Series:
+        rows = queries.run(cur, "patient_instrument_changes", patient_id=pid, as_of=AS_OF)
+        return rows.set_index("instrument").loc["BPI_INT"]
+
+    assert change("EXACT").change == -1.0
+    assert change("EXACT").assessment == "meaningful improvement"
+    assert change("SHORT").change == pytest.approx(-0.9)
+    assert change("SHORT").assessment == "no meaningful change"
+    assert change("SHOWN").change == -1.7
+    assert change("SHOWN").assessment == "meaningful improvement"
+    st.close()
