@@ -162,8 +162,9 @@ cols[2].metric(
 )
 cols[3].metric(
     "Pain response",
-    summary.pain_response or "no current rating",
-    help=f"{nrs_ref['meaningful_change_text']}. Source: {nrs_ref['source']}",
+    summary.pain_response or "n/a",  # a quarter of the width: "no current rating" was cut off
+    help=f"{nrs_ref['meaningful_change_text']}. Source: {nrs_ref['source']}"
+    + ("" if summary.pain_response else ". n/a: no current rating (none in the last 7 days)."),
 )
 cols = st.columns(4)
 cols[0].metric(
@@ -278,6 +279,8 @@ else:
             "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
             "first_time_s": st.column_config.NumberColumn("first time (s)", format="%d"),
             "latest_time_s": st.column_config.NumberColumn("latest time (s) ↓ better", format="%d"),
+            "pain_before": st.column_config.NumberColumn("pain before (NRS)", format="%g"),
+            "pain_after": st.column_config.NumberColumn("pain after (NRS)", format="%g"),
         },
     )
 

@@ -97,6 +97,10 @@ def test_a_drop_out_is_in_care_before_their_last_contact_and_their_care_ends_the
     assert any("Not in care on the as-of date" in c.value for c in at.caption)
     shown = metrics(at)  # weeks in care to the end of care (54 days), and no review due
     assert (shown["Weeks in care"], shown["Next review due"]) == ("7.7", "none")
+    # no rating in the last 7 days: short enough for its quarter of the row, the reason on hover
+    assert (shown["Current NRS"], shown["Pain response"]) == ("none", "n/a")
+    response = next(m for m in at.metric if m.label == "Pain response")
+    assert "n/a: no current rating" in response.help
     monkeypatch.setenv("MDT_AS_OF", "2026-07-01")
     at = page("P0044")
     text = " ".join(m.value for m in at.markdown)
