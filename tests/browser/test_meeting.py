@@ -8,6 +8,7 @@ import re
 
 import duckdb
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import cut_labels, launch, screenshot, stop, wait_idle
 
@@ -73,11 +74,24 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     expect(page.locator(".st-key-agenda_row_P0006")).to_contain_text("reviewed ✓")
 
     page.get_by_text("Meeting details").click()
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Minutes (MD)").click()
+    minutes_button = page.get_by_role("button", name="Minutes (MD)")
+    expect(minutes_button).to_be_visible()
+    wait_idle(page)
+    # A click on a download button while Streamlit reruns the page holds the button's previous
+    # file id and is dropped (Streamlit's media file manager); once seen on a loaded CI machine.
+    # The second click, on the page as drawn again, is the one a user would make.
+    try:
+        with page.expect_download(timeout=15_000) as download:
+            minutes_button.click()
+        saved = download.value
+    except PlaywrightTimeoutError:
+        wait_idle(page)
+        with page.expect_download(timeout=30_000) as download:
+            minutes_button.click()
+        saved = download.value
     minutes = tmp_path / "minutes.md"
-    download.value.save_as(minutes)
-    assert download.value.suggested_filename == "mdt-minutes-2026-11-20-private.md"
+    saved.save_as(minutes)
+    assert saved.suggested_filename == "mdt-minutes-2026-11-20-private.md"
     text = minutes.read_text(encoding="utf-8")
     assert "## 1. F.E. ·0006 (P0006)" in text and "reviewed in this meeting" in text
     assert "- Call GP about sleep medication — owner Dr Quinn Stubbs" in text
