@@ -43,6 +43,7 @@ STATUS_COLOURS = {
 MILESTONE_COLOURS = {"achieved": MEANINGFUL, "due": SESSION, "overdue": PAIN}
 TEACH_BACK_COLOURS = {"correct": MEANINGFUL, "partial": EVENT, "incorrect": PAIN}
 BAND_FILLS = ("#EEF5EC", "#FBF3DD", "#FBE6D4", "#F6D3CB", "#EFC0C0")  # mild .. severe
+BAND_NEUTRAL = "#E8EEF4"  # a band the reference gives no direction for
 
 FONT_SIZE = 16
 HEIGHT = 380
@@ -654,6 +655,17 @@ def _bands(bands_json: str | None) -> list[dict]:
     return json.loads(bands_json) if bands_json else []
 
 
+def _single_band_fill(direction: str | None, b_lo: float, b_hi: float, lo: float, hi: float) -> str:
+    """An instrument's one band is shaded as a warning when it lies at the scale's worse end
+    (PCS >= 30, PSEQ < 20), in green at its better end (GAS T >= 50), and neutral when the
+    reference gives no direction (PGIC's responders, 1-2)."""
+    if direction == "higher_worse":
+        return BAND_FILLS[2] if b_hi >= hi else BAND_FILLS[0]
+    if direction == "higher_better":
+        return BAND_FILLS[2] if b_lo <= lo else BAND_FILLS[0]
+    return BAND_NEUTRAL
+
+
 def questionnaires(
     scores: pd.DataFrame, start: dt.date, end: dt.date, privacy_mode: bool
 ) -> go.Figure:
@@ -687,11 +699,16 @@ def questionnaires(
         for k, band in enumerate(bands):
             b_lo = band["min"] if band["min"] is not None else lo
             b_hi = band["max"] if band["max"] is not None else hi
-            fill = BAND_FILLS[min(k, len(BAND_FILLS) - 1)] if len(bands) > 1 else BAND_FILLS[2]
-            if ref["direction"] == "higher_better" and len(bands) > 1:
-                fill = (
-                    BAND_FILLS[len(bands) - 1 - k] if len(bands) - 1 - k < len(BAND_FILLS) else fill
-                )
+            if len(bands) == 1:
+                fill = _single_band_fill(ref["direction"], b_lo, b_hi, lo, hi)
+            else:
+                fill = BAND_FILLS[min(k, len(BAND_FILLS) - 1)]
+                if ref["direction"] == "higher_better":
+                    fill = (
+                        BAND_FILLS[len(bands) - 1 - k]
+                        if len(bands) - 1 - k < len(BAND_FILLS)
+                        else fill
+                    )
             fig.add_trace(
                 _trace(
                     "scatter",

@@ -141,6 +141,7 @@ def build(
                 "first_date": _plain(r.first_date),
                 "latest": _plain(r.latest_total),
                 "latest_date": _plain(r.latest_date),
+                "latest_band": _plain(r.latest_band),
                 "change": _plain(r.change),
                 "meaningful_change": _plain(r.meaningful_change),
                 "assessment": r.assessment,
@@ -325,7 +326,7 @@ def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str
     )
     instruments = "".join(
         f"<tr><td>{e(i['instrument'])}</td><td>{_fmt(i['first'], 'g')}</td><td>{_fmt(i['latest'], 'g')}</td>"
-        f"<td>{_fmt(i['change'], '+g')}</td><td>{e(i['assessment'])}</td><td><small>{e(i['source'] or '')}</small></td></tr>"
+        f"<td>{e(i['latest_band'] or '—')}</td><td>{_fmt(i['change'], '+g')}</td><td>{e(i['assessment'])}</td><td><small>{e(i['source'] or '')}</small></td></tr>"
         for i in report.instruments
     )
     goals = (
@@ -401,7 +402,7 @@ review every {s["review_interval_days"]} days, {review} · status {e(s["status"]
 <p><small>NRS: {e(report.nrs_ref["meaningful_change_text"])}. Source: {e(report.nrs_ref["source"])}.</small></p>
 <h2>Flags</h2><ul class="flags">{flags}</ul>
 <h2>Questionnaires (first and latest)</h2>
-<table><tr><th>instrument</th><th>first</th><th>latest</th><th>change</th><th>assessment</th><th>source</th></tr>{instruments}</table>
+<table><tr><th>instrument</th><th>first</th><th>latest</th><th>latest band</th><th>change</th><th>assessment</th><th>source</th></tr>{instruments}</table>
 {charts_html}
 <h2>Goals (latest review)</h2>
 <table><tr><th>goal</th><th>domain</th><th>description</th><th>attainment</th><th>reviewed</th></tr>{goals}</table>

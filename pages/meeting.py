@@ -263,7 +263,8 @@ if requested:
                     f"peer group: {brief.peer_group_sessions:.0f} sessions in 4 weeks"
                     if pd.notna(brief.peer_group_sessions)
                     else None,
-                    f"MSPSS {brief.mspss:.1f} ({brief.mspss_band})"
+                    f"MSPSS {brief.mspss:.1f}"
+                    + (f" ({brief.mspss_band})" if isinstance(brief.mspss_band, str) else "")
                     if pd.notna(brief.mspss)
                     else None,
                     f"work: {brief.work_status.replace('_', ' ')}" if brief.work_status else None,

@@ -194,6 +194,7 @@ else:
                 "instrument",
                 "first_total",
                 "latest_total",
+                "latest_band",
                 "change",
                 "assessment",
                 "first_date",
@@ -208,6 +209,11 @@ else:
         column_config={
             "first_total": st.column_config.NumberColumn("first", format="%g"),
             "latest_total": st.column_config.NumberColumn("latest", format="%g"),
+            "latest_band": st.column_config.TextColumn(
+                "latest band",
+                help="The reference band the latest score falls in (shared/MEASURES.md, with the "
+                "source in the last column); — when it falls in none.",
+            ),
             "change": st.column_config.NumberColumn(format="%+g"),
             "first_date": st.column_config.DateColumn("first on", format="D MMM YYYY"),
             "latest_date": st.column_config.DateColumn("latest on", format="D MMM YYYY"),
@@ -343,16 +349,23 @@ if support.empty:
     components.empty_state("No social-support records in this period.")
 else:
     latest = support.iloc[-1]
-    st.markdown(
-        f"Latest ({latest.date:%d %b %Y}): work **{latest.work_status or 'not recorded'}**, "
-        f"workplace accommodation **{latest.accommodation or 'not recorded'}**, caregiver "
-        f"involvement **{latest.caregiver_involvement or 'not recorded'}**"
-        + (f", MSPSS {latest.mspss:g}" if pd.notna(latest.mspss) else "")
-        + (
-            f", caregiver burden ZBI-12 {latest.caregiver_burden_zbi12:g}"
-            if pd.notna(latest.caregiver_burden_zbi12)
+
+    def recorded(code: str | None) -> str:
+        return code.replace("_", " ") if isinstance(code, str) and code else "not recorded"
+
+    def scored(label: str, value: float, band: str | None) -> str:
+        return (
+            f", {label} {value:g}" + (f" ({band})" if isinstance(band, str) else "")
+            if pd.notna(value)
             else ""
         )
+
+    st.markdown(
+        f"Latest ({latest.date:%d %b %Y}): work **{recorded(latest.work_status)}**, "
+        f"workplace accommodation **{recorded(latest.accommodation)}**, caregiver "
+        f"involvement **{recorded(latest.caregiver_involvement)}**"
+        + scored("MSPSS", latest.mspss, latest.mspss_band)
+        + scored("caregiver burden ZBI-12", latest.caregiver_burden_zbi12, latest.zbi12_band)
         + "."
     )
     st.plotly_chart(

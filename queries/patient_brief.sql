@@ -1,7 +1,7 @@
 -- One row for one patient on the as-of date, for the meeting's presenter view: sleep over the last
 -- 14 days against the 14 days before (mean quality, mean total sleep, nights), the latest social
--- support record (caregiver involvement, peer-group sessions, work, accommodation, MSPSS with its
--- band from the reference, ZBI-12), open barriers, and milestones (achieved, next due).
+-- support record (caregiver involvement, peer-group sessions, work, accommodation, MSPSS with the
+-- reference band it falls in (from min to max, both included; NULL in none), ZBI-12), open barriers, and milestones (achieved, next due).
 -- Sleep quality (a decimal) is averaged as DECIMAL, exactly: its mean, and the 0.1 it is rounded
 -- to, do not depend on the order DuckDB adds the nights in (as a double they did, at x.x5).
 -- params: $patient_id, $as_of
@@ -28,10 +28,9 @@ social AS (
     LIMIT 1
 ),
 mspss_bands AS (
-    SELECT CAST(b.min AS DOUBLE) AS lo, b.label
-    FROM instruments i,
-        unnest(from_json(i.bands, '[{"min": "DOUBLE", "max": "DOUBLE", "label": "VARCHAR"}]')) t(b)
-    WHERE i.code = 'MSPSS'
+    SELECT from_json(bands, '[{"min": "DOUBLE", "max": "DOUBLE", "label": "VARCHAR"}]') AS bands
+    FROM instruments
+    WHERE code = 'MSPSS'
 ),
 barriers_open AS (
     SELECT count(*) AS open_barriers, string_agg(DISTINCT kind, ', ' ORDER BY kind) AS open_barrier_kinds
@@ -55,7 +54,8 @@ milestone_status AS (
 SELECT
     sleep.*,
     social.*,
-    (SELECT arg_max(label, lo) FROM mspss_bands WHERE lo <= social.mspss) AS mspss_band,
+    list_filter((SELECT bands FROM mspss_bands), lambda b: (b.min IS NULL OR social.mspss >= b.min)
+        AND (b.max IS NULL OR social.mspss <= b.max))[1].label AS mspss_band,
     barriers_open.*,
     milestone_status.*
 FROM sleep

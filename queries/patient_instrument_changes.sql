@@ -1,6 +1,7 @@
 -- One row per questionnaire a patient has scored by the as-of date: first and latest score, the
 -- change, and whether it is a meaningful improvement or worsening by the instrument's reference row
--- (direction and meaningful change), with the reference's bands and source.
+-- (direction and meaningful change), with the reference's bands and source, and the band the latest
+-- score falls in (from min to max, both included; NULL when it falls in none).
 -- params: $patient_id, $as_of
 -- Totals are stored as doubles (a BPI interference total is a mean of 7 items): the change is
 -- taken as DECIMAL, exactly, so 4.5 - 6.2 is -1.7 (as doubles -1.7000000000000002) and a change
@@ -33,6 +34,10 @@ SELECT
     i.range_min,
     i.range_max,
     i.bands,
+    list_filter(
+        from_json(i.bands, '[{"min": "DOUBLE", "max": "DOUBLE", "label": "VARCHAR"}]'),
+        lambda b: (b.min IS NULL OR s.latest_total >= b.min) AND (b.max IS NULL OR s.latest_total <= b.max)
+    )[1].label AS latest_band,
     i.source,
     CASE
         WHEN s.scores < 2 THEN 'one score'

@@ -317,3 +317,47 @@ def test_a_questionnaire_change_of_exactly_the_meaningful_change_is_meaningful(t
     assert change("SHOWN").change == -1.7
     assert change("SHOWN").assessment == "meaningful improvement"
     st.close()
+
+
+def test_a_latest_score_is_named_by_the_reference_band_it_falls_in(tmp_path):
+    """The questionnaire table's "latest band" (page and report) and the social-support line's
+    MSPSS and ZBI-12 bands are the reference bands of MEASURES.md, both ends included: PHQ-9 9 is
+    mild and 10 moderate; PCS 30 is clinically relevant and 29 in no band; PSEQ 19 is severe
+    (low) and 20 in none; PGIC 2 is a responder; MSPSS 2.9 low, 3 moderate, 5.1 high; ZBI-12 20
+    in no band and 21 high burden."""
+    st = store.open_store(tmp_path / "bands.duckdb")
+    latest = {
+        "A": {"PHQ9": 9, "PCS": 30, "PSEQ": 19, "PGIC": 2},
+        "B": {"PHQ9": 10, "PCS": 29, "PSEQ": 20, "PGIC": 3},
+    }
+    support = {"A": (2.9, 20), "B": (3.0, 21), "C": (5.1, None)}
+    with st.write() as cur:
+        insert(cur, {"clinicians": [dict(clinician_id="C1", name="Test", discipline="PT")]})
+        for pid in ("A", "B", "C"):
+            insert(cur, patient(pid))
+        for pid, totals in latest.items():
+            insert(cur, {"assessments": [score(pid, 5, code, total) for code, total in totals.items()]})  # fmt: skip
+        for pid, (mspss, zbi) in support.items():
+            insert(cur, {"social_support": [dict(patient_id=pid, date=day(4), mspss=mspss,
+                                                 caregiver_burden_zbi12=zbi)]})  # fmt: skip
+    cur = st.cursor()
+
+    def bands(pid: str) -> dict:
+        rows = queries.run(cur, "patient_instrument_changes", patient_id=pid, as_of=AS_OF)
+        return {r.instrument: r.latest_band if isinstance(r.latest_band, str) else None
+                for r in rows.itertuples()}  # fmt: skip
+
+    assert bands("A") == {"PHQ9": "mild", "PCS": "clinically relevant",
+                          "PSEQ": "severe (low self-efficacy)", "PGIC": "responder"}  # fmt: skip
+    assert bands("B") == {"PHQ9": "moderate", "PCS": None, "PSEQ": None, "PGIC": None}
+
+    def social(pid: str) -> tuple:
+        row = queries.run(cur, "patient_social_support", patient_id=pid, start=day(30), as_of=AS_OF)
+        return tuple(None if pd.isna(v) else v for v in row[["mspss_band", "zbi12_band"]].iloc[-1])
+
+    assert [social(pid) for pid in ("A", "B", "C")] == [
+        ("low", None), ("moderate", "high burden"), ("high", None)
+    ]  # fmt: skip
+    brief = queries.run(cur, "patient_brief", patient_id="B", as_of=AS_OF).iloc[0]
+    assert brief.mspss_band == "moderate"  # the meeting's presenter view reads the same bands
+    st.close()

@@ -10,7 +10,8 @@ from collections import defaultdict
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import store
+from dashboard import charts as charts_module
+from dashboard import measures, store
 from tests.conftest import AS_OF, ROOT, SAMPLE_DATA
 from tests.test_app import metrics
 
@@ -155,6 +156,37 @@ def test_questionnaires_shade_the_reference_bands_and_mark_item_9(page):
     bands = [t["name"] for t in q["data"] if t.get("fill") == "toself"]
     assert {"PHQ9 band moderately severe", "PHQ9 band severe", "ISI band moderate"} <= set(bands)
     assert any(t.get("name") == "PHQ-9 item 9 > 0" for t in q["data"])
+    # A one-band instrument is shaded as a warning at the scale's worse end (PCS >= 30), neutral
+    # where the reference gives no direction (PGIC's responders)
+    fill = {t["name"]: t["fillcolor"] for t in q["data"] if t.get("fill") == "toself"}
+    assert fill["PCS band clinically relevant"] == charts_module.BAND_FILLS[2]
+    assert fill["PGIC band responder"] == charts_module.BAND_NEUTRAL
+
+
+def test_the_questionnaire_table_names_the_band_of_each_latest_score(page):
+    """Each latest score (from the CSV) in the band MEASURES.md gives it, both ends included."""
+    latest = {}
+    with open(SAMPLE_DATA / "assessments.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["patient_id"] == PATIENT and r["date"] <= AS_OF.isoformat():
+                if r["instrument"] not in latest or r["date"] >= latest[r["instrument"]][0]:
+                    latest[r["instrument"]] = (r["date"], float(r["total"]))
+    reference = {i.code: i.bands for i in measures.INSTRUMENTS}
+
+    def band(code: str, total: float) -> str | None:
+        return next((label for lo, hi, label in reference[code]
+                     if (lo is None or total >= lo) and (hi is None or total <= hi)), None)  # fmt: skip
+
+    expected = {code: band(code, total) for code, (_, total) in latest.items()}
+    assert expected["PCS"] == "clinically relevant" and expected["PHQ9"] == "mild"
+    at = page(PATIENT)
+    table = next(d.value for d in at.dataframe if "latest_band" in d.value.columns)
+    shown = {r.instrument: r.latest_band if isinstance(r.latest_band, str) else None
+             for r in table.itertuples()}  # fmt: skip
+    assert shown == expected
+    text = " ".join(m.value for m in at.markdown)
+    assert "work **off work**, workplace accommodation **in place**" in text
+    assert "MSPSS 4 (moderate), caregiver burden ZBI-12 6." in text
 
 
 def test_privacy_mode_removes_the_name_and_the_item_9_value_everywhere(page):

@@ -30,6 +30,13 @@ def test_json_has_the_summary_numbers_and_flags(sample):
     assert safety["level"] == "urgent" and safety["values"]["item9"] >= 1
     phq9 = next(i for i in data["instruments"] if i["instrument"] == "PHQ9")
     assert phq9["change"] == phq9["latest"] - phq9["first"]
+    # the band the latest score falls in, as the page's table names it (PHQ-9 5-9 mild)
+    assert (phq9["latest"], phq9["latest_band"]) == (9, "mild")
+    pcs = next(i for i in data["instruments"] if i["instrument"] == "PCS")
+    assert (pcs["latest"], pcs["latest_band"]) == (30, "clinically relevant")
+    html = report.to_html(report.build(sample, PATIENT, AS_OF), {})
+    assert "<th>latest</th><th>latest band</th>" in html
+    assert "<td>PHQ9</td><td>13</td><td>9</td><td>mild</td><td>-4</td>" in html
     assert data["synthetic_data"] is True and data["patient"] == "Finley Example (P0006)"
 
 
