@@ -751,6 +751,19 @@ def period_start(care_start: dt.date, as_of: dt.date) -> dt.date:
     return start
 
 
+def nrs_change(change_points: float, baseline: float | None = None) -> dict:
+    """st.metric's delta for a current NRS against its baseline: red when pain is up, green when
+    down; 'no change', without an arrow or a colour, when it is the same to the 0.1 shown (a
+    '+0.0' was drawn as a red rise). With `baseline`, the delta says what it is from."""
+    if pd.isna(change_points):
+        return {"delta": None}
+    after = f" from {baseline:.1f}" if baseline is not None else " points"
+    if round(float(change_points), 1) == 0:
+        return {"delta": "no change" + (after if baseline is not None else ""),
+                "delta_color": "off", "delta_arrow": "off"}  # fmt: skip
+    return {"delta": f"{change_points:+.1f}{after}", "delta_color": "inverse"}
+
+
 def flag_callouts(flags: pd.DataFrame, privacy_mode: bool) -> None:
     """Each active flag as a callout, most urgent first, with its reason and the rule that fired.
     In privacy mode the safety flag says only 'safety flag: see record'."""

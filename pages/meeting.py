@@ -180,10 +180,7 @@ if requested:
             pain.metric(
                 "Pain now (NRS)",  # "(baseline)" was cut off on a 1,600-px shared screen
                 f"{summary.current_nrs:.1f}" if pd.notna(summary.current_nrs) else "no rating",
-                delta=f"{summary.change_points:+.1f} from {summary.baseline_nrs:.1f}"
-                if pd.notna(summary.change_points)
-                else None,
-                delta_color="inverse",
+                **components.nrs_change(summary.change_points, summary.baseline_nrs),
                 help="Mean NRS of the last 7 days; the change is from the baseline, the mean of "
                 "the first 7 days of care.",
             )
@@ -233,7 +230,15 @@ if requested:
                     else ""
                 )
                 + (
-                    f"\n- next: {brief.next_milestone} (due {brief.next_milestone_due:%d %b})"
+                    f"\n- next: {brief.next_milestone} ("
+                    + (
+                        f"**overdue**, due {brief.next_milestone_due:%d %b}"
+                        if brief.next_milestone_overdue
+                        else f"due {brief.next_milestone_due:%d %b}"
+                        if pd.notna(brief.next_milestone_due)
+                        else "no due date"
+                    )
+                    + ")"
                     if brief.next_milestone
                     else ""
                 )

@@ -151,8 +151,7 @@ cols[0].metric(
 cols[1].metric(
     "Current NRS",
     "none" if pd.isna(summary.current_nrs) else f"{summary.current_nrs:.1f}",
-    delta=None if pd.isna(summary.change_points) else f"{summary.change_points:+.1f} points",
-    delta_color="inverse",
+    **components.nrs_change(summary.change_points),
     help="Mean of the daily pain values in the 7 days to the as-of date.",
 )
 cols[2].metric(

@@ -1,7 +1,8 @@
 -- One row for one patient on the as-of date, for the meeting's presenter view: sleep over the last
 -- 14 days against the 14 days before (mean quality, mean total sleep, nights), the latest social
 -- support record (caregiver involvement, peer-group sessions, work, accommodation, MSPSS with the
--- reference band it falls in (from min to max, both included; NULL in none), ZBI-12), open barriers, and milestones (achieved, next due).
+-- reference band it falls in (from min to max, both included; NULL in none), ZBI-12), open
+-- barriers, and milestones (achieved, next due, and whether that one is overdue).
 -- Sleep quality (a decimal) is averaged as DECIMAL, exactly: its mean, and the 0.1 it is rounded
 -- to, do not depend on the order DuckDB adds the nights in (as a double they did, at x.x5).
 -- params: $patient_id, $as_of
@@ -47,7 +48,10 @@ milestone_status AS (
         arg_min(description, due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
             AS next_milestone,
         min(due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
-            AS next_milestone_due
+            AS next_milestone_due,
+        -- overdue as patient_milestones.sql has it: its due date passed, not achieved
+        coalesce(min(due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
+            < $as_of, false) AS next_milestone_overdue
     FROM milestones
     WHERE patient_id = $patient_id
 )

@@ -4,6 +4,8 @@ that survive a new session and a reopened store; two sessions writing at once.""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import gc
 import html
 import re
@@ -13,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 import queries
 from dashboard import components, privacy, store
-from tests.conftest import AS_OF, ROOT
+from tests.conftest import AS_OF, ROOT, SAMPLE_DATA
+from tests.test_patient_page import hand_summary
 
 CHIP_NAME = re.compile(
     r'<span class="mdt-icon" aria-hidden="true">\w+</span>(.*?)<span class="mdt-tip"'
@@ -276,3 +279,28 @@ def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_p
     assert (
         "PHQ-9 item 9 = 2 on 02 Nov 2026 (above 0). Rule: item 9 &gt; 0. Date: 02 Nov 2026" in shown
     )
+
+
+def test_the_presenter_says_when_pain_has_not_changed_and_when_the_next_milestone_is_overdue(
+    meeting_page,
+):
+    """P0011's pain is 5.3 at baseline and now (no change: not a red '+0.0'), and their next
+    milestone (the earliest due not achieved by the as-of date, from the CSV) is overdue;
+    P0007's is not due yet."""
+    summary = hand_summary("P0011")
+    assert summary["baseline"] == summary["current"] == 5.3
+    due = {}
+    with open(SAMPLE_DATA / "milestones.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["due_date"] and not (r["achieved_date"] and r["achieved_date"] <= str(AS_OF)):
+                due.setdefault(r["patient_id"], []).append((r["due_date"], r["description"]))
+    at = meeting_page(patient="P0011")
+    pain = {m.label: m for m in at.metric}["Pain now (NRS)"]
+    assert (pain.value, pain.delta) == ("5.3", "no change from 5.3")
+    when, what = min(due["P0011"])
+    assert when < str(AS_OF)
+    assert f"next: {what} (**overdue**, due {dt.date.fromisoformat(when):%d %b})" in page_text(at)
+    when, what = min(due["P0007"])
+    assert when >= str(AS_OF)
+    text = page_text(meeting_page(patient="P0007"))
+    assert f"next: {what} (due {dt.date.fromisoformat(when):%d %b})" in text

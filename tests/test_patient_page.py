@@ -317,3 +317,13 @@ def test_a_patient_without_a_primary_clinician_has_no_caseload_to_step_through(p
     ]
     assert all(b.disabled for b in steps)
     assert not any("caseload in care" in c.value for c in at.caption)
+
+
+def test_a_current_pain_the_same_as_baseline_reads_no_change(page):
+    """P0011: 5.3 at baseline and now; the delta is 'no change' (it was drawn as a red +0.0)."""
+    hand = hand_summary("P0011")
+    assert hand["baseline"] == hand["current"]
+    current = {m.label: m for m in page("P0011").metric}["Current NRS"]
+    assert (current.value, current.delta) == (f"{hand['current']:.1f}", "no change")
+    moved = {m.label: m for m in page(PATIENT).metric}["Current NRS"]
+    assert moved.delta == f"{hand_summary(PATIENT)['change']:+.1f} points"
