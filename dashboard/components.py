@@ -753,13 +753,14 @@ def period_start(care_start: dt.date, as_of: dt.date) -> dt.date:
 
 def nrs_change(change_points: float, baseline: float | None = None) -> dict:
     """st.metric's delta for a current NRS against its baseline: red when pain is up, green when
-    down; 'no change', without an arrow or a colour, when it is the same to the 0.1 shown (a
-    '+0.0' was drawn as a red rise). With `baseline`, the delta says what it is from."""
+    down; without an arrow or a colour when it is the same to the 0.1 shown (a '+0.0' was drawn
+    as a red rise): 'no change', or with `baseline`, '±0.0 from 5.3' (the delta then says what
+    it is from, short enough for a third of the presenter's left column)."""
     if pd.isna(change_points):
         return {"delta": None}
     after = f" from {baseline:.1f}" if baseline is not None else " points"
     if round(float(change_points), 1) == 0:
-        return {"delta": "no change" + (after if baseline is not None else ""),
+        return {"delta": f"±0.0{after}" if baseline is not None else "no change",
                 "delta_color": "off", "delta_arrow": "off"}  # fmt: skip
     return {"delta": f"{change_points:+.1f}{after}", "delta_color": "inverse"}
 

@@ -260,8 +260,24 @@ if tabs[5].open:
             key="patients_table",
             column_config={
                 "open": st.column_config.LinkColumn("open", display_text="Open"),
-                "change_pct": st.column_config.NumberColumn("change %", format="%+.1f"),
+                "patient_id": "id",
+                "primary_clinician": "primary clinician",
+                "start_date": st.column_config.DateColumn("start", format="D MMM YYYY"),
+                "weeks_in_care": st.column_config.NumberColumn("weeks in care", format="%.1f"),
+                "baseline_nrs": st.column_config.NumberColumn("baseline NRS", format="%.1f"),
+                "current_nrs": st.column_config.NumberColumn("current NRS", format="%.1f"),
                 "change_points": st.column_config.NumberColumn("change", format="%+.1f"),
+                "change_pct": st.column_config.NumberColumn("change %", format="%+.1f"),
+                "pain_response": "pain response",
+                "gas_t": st.column_config.NumberColumn("GAS T", format="%.1f"),
+                "attendance_pct": st.column_config.NumberColumn("attendance %", format="%.0f"),
+                "adherence_pct": st.column_config.NumberColumn("home practice %", format="%.0f"),
+                "rated_last_14_days": "rated in the last 14 days",
+                "open_barriers": "open barriers",
+                "sleep_quality_change": st.column_config.NumberColumn(
+                    "sleep quality change", format="%+.1f"
+                ),
+                "caregiver_involvement": "caregiver involvement",
             },
         )
         if picked and picked.selection.rows:

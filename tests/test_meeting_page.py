@@ -284,7 +284,7 @@ def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_p
 def test_the_presenter_says_when_pain_has_not_changed_and_when_the_next_milestone_is_overdue(
     meeting_page,
 ):
-    """P0011's pain is 5.3 at baseline and now (no change: not a red '+0.0'), and their next
+    """P0011's pain is 5.3 at baseline and now (±0.0, grey: not a red '+0.0'), and their next
     milestone (the earliest due not achieved by the as-of date, from the CSV) is overdue;
     P0007's is not due yet."""
     summary = hand_summary("P0011")
@@ -296,7 +296,7 @@ def test_the_presenter_says_when_pain_has_not_changed_and_when_the_next_mileston
                 due.setdefault(r["patient_id"], []).append((r["due_date"], r["description"]))
     at = meeting_page(patient="P0011")
     pain = {m.label: m for m in at.metric}["Pain now (NRS)"]
-    assert (pain.value, pain.delta) == ("5.3", "no change from 5.3")
+    assert (pain.value, pain.delta) == ("5.3", "±0.0 from 5.3")
     when, what = min(due["P0011"])
     assert when < str(AS_OF)
     assert f"next: {what} (**overdue**, due {dt.date.fromisoformat(when):%d %b})" in page_text(at)
