@@ -751,6 +751,12 @@ def period_start(care_start: dt.date, as_of: dt.date) -> dt.date:
     return start
 
 
+def spelt(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """A table's code columns as people read them: 'self_care' as 'self care', 'no_change' as
+    'no change' (for display; the data and exports keep the codes)."""
+    return frame.assign(**{c: frame[c].str.replace("_", " ", regex=False) for c in columns})
+
+
 def nrs_change(change_points: float, baseline: float | None = None) -> dict:
     """st.metric's delta for a current NRS against its baseline: red when pain is up, green when
     down; without an arrow or a colour when it is the same to the 0.1 shown (a '+0.0' was drawn

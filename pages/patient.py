@@ -276,7 +276,7 @@ else:
         components.figure(charts.functional_tasks, tasks, start, as_of), width="stretch"
     )
     st.dataframe(
-        span["functional_tasks_latest"],
+        components.spelt(span["functional_tasks_latest"], "domain"),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -377,7 +377,7 @@ if barriers.empty:
     components.empty_state("No barriers recorded.")
 else:
     st.dataframe(
-        barriers[["kind", "open", "opened", "closed", "owner", "action"]],
+        components.spelt(barriers[["kind", "open", "opened", "closed", "owner", "action"]], "kind"),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -393,7 +393,7 @@ if adaptations.empty:
     components.empty_state("No adaptations recommended.")
 else:
     st.dataframe(
-        adaptations,
+        components.spelt(adaptations, "setting", "kind", "effect"),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -434,7 +434,7 @@ if medications.empty:
     components.empty_state("No medications recorded.")
 else:
     st.dataframe(
-        medications,
+        components.spelt(medications, "change"),
         hide_index=True,
         width="stretch",
         placeholder="—",

@@ -4,18 +4,22 @@
 -- NULL when it falls in none).
 -- params: $patient_id, $start, $as_of
 WITH bands AS (
-    SELECT code, from_json(bands, '[{"min": "DOUBLE", "max": "DOUBLE", "label": "VARCHAR"}]') AS bands
+    SELECT
+        from_json(any_value(bands) FILTER (WHERE code = 'MSPSS'),
+            '[{"min": "DOUBLE", "max": "DOUBLE", "label": "VARCHAR"}]') AS mspss,
+        from_json(any_value(bands) FILTER (WHERE code = 'ZBI12'),
+            '[{"min": "DOUBLE", "max": "DOUBLE", "label": "VARCHAR"}]') AS zbi12
     FROM instruments
     WHERE code IN ('MSPSS', 'ZBI12')
 )
-SELECT date, caregiver_involvement, peer_group_sessions, work_status, accommodation, mspss,
-    list_filter((SELECT bands FROM bands WHERE code = 'MSPSS'),
-        lambda b: (b.min IS NULL OR mspss >= b.min) AND (b.max IS NULL OR mspss <= b.max))[1].label
-        AS mspss_band,
-    caregiver_burden_zbi12,
-    list_filter((SELECT bands FROM bands WHERE code = 'ZBI12'),
-        lambda b: (b.min IS NULL OR caregiver_burden_zbi12 >= b.min)
-            AND (b.max IS NULL OR caregiver_burden_zbi12 <= b.max))[1].label AS zbi12_band
-FROM social_support
-WHERE patient_id = $patient_id AND date BETWEEN $start AND $as_of
-ORDER BY date
+SELECT s.date, s.caregiver_involvement, s.peer_group_sessions, s.work_status, s.accommodation,
+    s.mspss,
+    list_filter(b.mspss, lambda x: (x.min IS NULL OR s.mspss >= x.min)
+            AND (x.max IS NULL OR s.mspss <= x.max))[1].label AS mspss_band,
+    s.caregiver_burden_zbi12,
+    list_filter(b.zbi12, lambda x: (x.min IS NULL OR s.caregiver_burden_zbi12 >= x.min)
+            AND (x.max IS NULL OR s.caregiver_burden_zbi12 <= x.max))[1].label AS zbi12_band
+FROM social_support s
+CROSS JOIN bands b
+WHERE s.patient_id = $patient_id AND s.date BETWEEN $start AND $as_of
+ORDER BY s.date

@@ -327,3 +327,14 @@ def test_a_current_pain_the_same_as_baseline_reads_no_change(page):
     assert (current.value, current.delta) == (f"{hand['current']:.1f}", "no change")
     moved = {m.label: m for m in page(PATIENT).metric}["Current NRS"]
     assert moved.delta == f"{hand_summary(PATIENT)['change']:+.1f} points"
+
+
+def test_tables_spell_out_their_codes(page):
+    """The tables show 'self care', 'no change', 'adaptive equipment', not the import's codes."""
+    at = page(PATIENT)
+    cells = {str(v) for d in at.dataframe for col in d.value.columns for v in d.value[col]}
+    with open(SAMPLE_DATA / "functional_tasks.csv", encoding="utf-8") as fh:
+        domains = {r["domain"] for r in csv.DictReader(fh) if r["patient_id"] == PATIENT}
+    assert domains and {d.replace("_", " ") for d in domains} <= cells
+    assert not any("_" in c for c in cells if c in {"self_care", "no_change", "adaptive_equipment",
+                                                   "task_modification", "work_schedule"})  # fmt: skip
