@@ -331,7 +331,7 @@ def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str
     )
     goals = (
         "".join(
-            f"<tr><td>{e(g['goal_id'])}</td><td>{e(g['domain'])}</td><td>{e(g['description'])}</td>"
+            f"<tr><td>{e(g['goal_id'])}</td><td>{e(g['domain'].replace('_', ' '))}</td><td>{e(g['description'])}</td>"
             f"<td>{g['attainment']:+d}</td><td>{e(g['date'][:10])}</td></tr>"
             for g in report.goals
         )
@@ -388,7 +388,7 @@ li.review {{ color: #8a4b00; }} li.info {{ color: #333; }}
 <p>{e(s["condition"])}{e(" (" + s["condition_code"] + ")" if s.get("condition_code") else "")} ·
 {e(" ".join(x for x in (s.get("affected_region"), s.get("side")) if x and x != "NA"))} · {e(s.get("site") or "")}{e(born)}<br>
 {care} · primary clinician {e(s["primary_clinician"] or "none")} ·
-review every {s["review_interval_days"]} days, {review} · status {e(s["status"])}</p>
+review every {s["review_interval_days"]} days, {review} · status {e(s["status"].replace("_", " "))}</p>
 <h2>Since baseline</h2>
 <table class="kpis"><tr>
 <td>Baseline NRS<br><b>{_fmt(s["baseline_nrs"], ".1f")}</b></td>

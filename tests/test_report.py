@@ -97,5 +97,5 @@ def test_a_report_on_care_that_has_ended_says_when_it_ran_and_that_no_review_is_
     assert (data["in_care"], data["end_of_care"][:10]) == (False, "2026-07-22")
     page = report.to_html(built, {})
     assert "in care 2026-05-29 to 2026-07-22 (7.7 weeks)" in page
-    assert "review every 14 days, none due (care ended)" in page
+    assert "review every 14 days, none due (care ended) · status dropped out" in page
     assert "weeks in care since" not in page
