@@ -241,11 +241,15 @@ if tabs[4].open:
             st.dataframe(
                 q("caseload_flags", as_of=as_of, patient_ids=None, **filters.params()),
                 hide_index=True,
-                column_config={"flag": None},
+                column_config={"flag": None, "name": "flag"},
             )
         with barriers_col:
             st.subheader("Open barriers by kind")
-            st.dataframe(q("caseload_barriers", as_of=as_of, **filters.params()), hide_index=True)
+            st.dataframe(
+                components.spelt(q("caseload_barriers", as_of=as_of, **filters.params()), "kind"),
+                hide_index=True,
+                column_config={"open_barriers": "open barriers"},
+            )
 
 if tabs[5].open:
     with tabs[5]:

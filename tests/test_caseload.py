@@ -4,6 +4,7 @@ the drill-down link, the masked export, and `mdt-dashboard caseload`."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gc
 import io
@@ -330,7 +331,8 @@ def test_each_tab_opened_from_the_url_shows_its_own_answers_and_only_those(craft
         shown_flags, shown_barriers = (df.value for df in at.dataframe)
         assert len(shown_flags) == 3
         pd.testing.assert_frame_equal(shown_flags.reset_index(drop=True), flags)
-        pd.testing.assert_frame_equal(shown_barriers.reset_index(drop=True), barriers)
+        spelt = barriers.assign(kind=barriers["kind"].str.replace("_", " "))  # as people read it
+        pd.testing.assert_frame_equal(shown_barriers.reset_index(drop=True), spelt)
         assert not figures(at)
     finally:
         components.open_store.clear()
@@ -360,6 +362,30 @@ def test_trends_before_anyone_has_8_weeks_in_care_say_so_instead_of_an_empty_cha
         ]
         assert titles == ["Caseload over time"]
         assert any("no one who started care in the past year" in c.value for c in at.caption)
+    finally:
+        components.open_store.clear()
+        gc.collect()
+
+
+def test_open_barriers_are_counted_by_kind_spelt_out(sample_db, monkeypatch):
+    """The sample's open barriers by kind (from the CSV, for patients in care on the as-of
+    date), shown as people read them: 'workplace accommodation', not the import's code."""
+    with open(ROOT / "sample_data" / "barriers.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    open_ids = {r["patient_id"] for r in rows if r["opened"] <= str(AS_OF)
+                and not (r["closed"] and r["closed"] <= str(AS_OF))}  # fmt: skip
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["tab"] = "Flags and barriers"
+    at.run()
+    at.switch_page("../pages/caseload.py").run()
+    try:
+        assert not at.exception, at.exception
+        shown = at.dataframe[1].value
+        assert not shown["kind"].str.contains("_").any()
+        assert "workplace accommodation" in set(shown["kind"])
+        assert open_ids and shown["patients"].max() <= len(open_ids)
     finally:
         components.open_store.clear()
         gc.collect()
