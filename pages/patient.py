@@ -205,18 +205,28 @@ else:
         hide_index=True,
         width="stretch",
         placeholder="—",
+        # widths that fit the table's longest cells (a band, a date, an assessment) on a
+        # 1,600-px screen with the sidebar open, the rest to the source
         column_config={
-            "first_total": st.column_config.NumberColumn("first", format="%g"),
-            "latest_total": st.column_config.NumberColumn("latest", format="%g"),
+            "instrument": st.column_config.TextColumn(width=85),
+            "first_total": st.column_config.NumberColumn("first", format="%g", width=50),
+            "latest_total": st.column_config.NumberColumn("latest", format="%g", width=55),
             "latest_band": st.column_config.TextColumn(
                 "latest band",
                 help="The reference band the latest score falls in (shared/MEASURES.md, with the "
                 "source in the last column); — when it falls in none.",
+                width=145,
             ),
-            "change": st.column_config.NumberColumn(format="%+g"),
-            "first_date": st.column_config.DateColumn("first on", format="D MMM YYYY"),
-            "latest_date": st.column_config.DateColumn("latest on", format="D MMM YYYY"),
-            "meaningful_change": st.column_config.NumberColumn("meaningful change", format="%g"),
+            "change": st.column_config.NumberColumn(format="%+g", width=60),
+            "assessment": st.column_config.TextColumn(width=170),
+            "first_date": st.column_config.DateColumn("first on", format="D MMM YYYY", width=90),
+            "latest_date": st.column_config.DateColumn("latest on", format="D MMM YYYY", width=90),
+            "meaningful_change": st.column_config.NumberColumn(
+                "meaningful",
+                format="%g",
+                help="The meaningful change of the reference (shared/MEASURES.md).",
+                width=85,
+            ),
         },
     )
 
