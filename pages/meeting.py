@@ -230,15 +230,9 @@ if requested:
                     else ""
                 )
                 + (
-                    f"\n- next: {brief.next_milestone} ("
-                    + (
-                        f"**overdue**, due {brief.next_milestone_due:%d %b}"
-                        if brief.next_milestone_overdue
-                        else f"due {brief.next_milestone_due:%d %b}"
-                        if pd.notna(brief.next_milestone_due)
-                        else "no due date"
-                    )
-                    + ")"
+                    f"\n- next: {brief.next_milestone} ("  # the one due first: it has a due date
+                    + ("**overdue**, " if brief.next_milestone_overdue else "")
+                    + f"due {brief.next_milestone_due:%d %b})"
                     if brief.next_milestone
                     else ""
                 )

@@ -48,10 +48,7 @@ milestone_status AS (
         arg_min(description, due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
             AS next_milestone,
         min(due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
-            AS next_milestone_due,
-        -- overdue as patient_milestones.sql has it: its due date passed, not achieved
-        coalesce(min(due_date) FILTER (WHERE achieved_date IS NULL OR achieved_date > $as_of)
-            < $as_of, false) AS next_milestone_overdue
+            AS next_milestone_due
     FROM milestones
     WHERE patient_id = $patient_id
 )
@@ -61,7 +58,9 @@ SELECT
     list_filter((SELECT bands FROM mspss_bands), lambda b: (b.min IS NULL OR social.mspss >= b.min)
         AND (b.max IS NULL OR social.mspss <= b.max))[1].label AS mspss_band,
     barriers_open.*,
-    milestone_status.*
+    milestone_status.*,
+    -- overdue as patient_milestones.sql has it: its due date passed, not achieved
+    coalesce(milestone_status.next_milestone_due < $as_of, false) AS next_milestone_overdue
 FROM sleep
 CROSS JOIN barriers_open
 CROSS JOIN milestone_status
