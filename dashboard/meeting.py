@@ -342,13 +342,16 @@ def record_export(
 
 
 def pain_text(baseline, current) -> str:
-    """'6.9 → 5.4 ↓ -1.5': baseline to now with an arrow (down is better)."""
+    """'6.9 → 5.4 ↓ -1.5': baseline to now with an arrow (down is better); '5.3 → 5.3, no change'
+    when the change rounds to 0.0 (a '→ +0.0' read as a change)."""
     if baseline is None or pd.isna(baseline):
         return "no baseline"
     if current is None or pd.isna(current):
         return f"{baseline:.1f} → no rating in the last 7 days"
     change = round(current - baseline, 1)
-    arrow = "↓" if change < 0 else "↑" if change > 0 else "→"
+    if change == 0:
+        return f"{baseline:.1f} → {current:.1f}, no change"
+    arrow = "↓" if change < 0 else "↑"
     return f"{baseline:.1f} → {current:.1f} {arrow} {change:+.1f}"
 
 

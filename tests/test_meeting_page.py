@@ -284,7 +284,8 @@ def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_p
 def test_the_presenter_says_when_pain_has_not_changed_and_when_the_next_milestone_is_overdue(
     meeting_page,
 ):
-    """P0011's pain is 5.3 at baseline and now (±0.0, grey: not a red '+0.0'), and their next
+    """P0011's pain is 5.3 at baseline and now (the agenda says 'no change', the presenter ±0.0 in
+    grey: not a red '+0.0' or '→ +0.0'), and their next
     milestone (the earliest due not achieved by the as-of date, from the CSV) is overdue;
     P0007's is not due yet."""
     summary = hand_summary("P0011")
@@ -294,6 +295,8 @@ def test_the_presenter_says_when_pain_has_not_changed_and_when_the_next_mileston
         for r in csv.DictReader(fh):
             if r["due_date"] and not (r["achieved_date"] and r["achieved_date"] <= str(AS_OF)):
                 due.setdefault(r["patient_id"], []).append((r["due_date"], r["description"]))
+    agenda = page_text(meeting_page())
+    assert "5.3 → 5.3, no change" in agenda and "→ +0.0" not in agenda
     at = meeting_page(patient="P0011")
     pain = {m.label: m for m in at.metric}["Pain now (NRS)"]
     assert (pain.value, pain.delta) == ("5.3", "±0.0 from 5.3")
