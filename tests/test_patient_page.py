@@ -48,10 +48,12 @@ def page(sample_db, monkeypatch):
     monkeypatch.setenv(store.DB_ENV, str(sample_db))
     monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
 
-    def open_patient(patient_id: str | None = PATIENT, privacy: bool = False) -> AppTest:
+    def open_patient(patient_id: str | None = PATIENT, privacy: bool = False, **params) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
         if patient_id:
             at.query_params["patient"] = patient_id
+        for k, v in params.items():
+            at.query_params[k] = v
         at.run()
         if privacy:
             at.sidebar.toggle(key="privacy_mode").set_value(True).run()
@@ -146,6 +148,38 @@ def test_pain_chart_carries_its_traces_baseline_and_meaningful_band(page):
         "Home practice by week",
     ):
         assert figs[title]["layout"]["xaxis"]["range"][0].startswith(start.isoformat()[:16])
+
+
+def test_a_period_from_the_link_sets_every_charts_range_and_keeps_the_baseline(page):
+    """?from= starts every chart there; the baseline is still the first week of care. A start
+    after the as-of date is named and the 12 weeks to it shown; one that is not a date is the
+    start of care."""
+    hand = hand_summary(PATIENT)
+    at = page(PATIENT, **{"from": "2026-10-15"})
+    assert f"Every chart below shows the period 15 Oct 2026 to {AS_OF:%d %b %Y}." in [
+        c.value for c in at.caption
+    ]
+    assert metrics(at)["Baseline NRS"] == f"{hand['baseline']:.1f}"
+    figs = charts(at)
+    for title in ("Pain intensity", "Sleep and next-day pain", "Attendance"):
+        assert figs[title]["layout"]["xaxis"]["range"][0].startswith("2026-10-14T12:00")
+    daily = next(t for t in figs["Pain intensity"]["data"] if t.get("name") == "Daily pain")
+    assert min(daily["x"])[:10] >= "2026-10-15"
+
+    at = page(PATIENT, **{"from": "2026-12-25"})
+    twelve = AS_OF - dt.timedelta(weeks=12)
+    assert (
+        f"The period would start on 25 Dec 2026, after the as-of date {AS_OF:%d %b %Y}: "
+        "showing the 12 weeks to the as-of date instead."
+    ) in [w.value for w in at.warning]
+    assert f"Every chart below shows the period {twelve:%d %b %Y} to {AS_OF:%d %b %Y}." in [
+        c.value for c in at.caption
+    ]
+
+    at = page(PATIENT, **{"from": "tomorrow'; DROP TABLE patients--"})
+    assert f"Every chart below shows the period {hand['start']:%d %b %Y} to {AS_OF:%d %b %Y}." in [
+        c.value for c in at.caption
+    ]
 
 
 def test_questionnaires_shade_the_reference_bands_and_mark_item_9(page):
