@@ -818,12 +818,15 @@ def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:
 
 # ---- MDT meeting ------------------------------------------------------------------------------
 def flag_text(flag: dict, privacy_mode: bool) -> str:
-    """A flag's hover text: reason, rule and date; only 'see record' for safety in privacy mode."""
+    """A flag's hover text: reason, rule and date; only 'see record' for safety in privacy mode.
+    A flag with no date (stale data for a patient with no rating or session yet) has none."""
     if flag["flag"] == "safety" and privacy_mode:
         return f"{flag['name']} ({flag['level']}): {privacy.SAFETY_MASK}"
+    when = flag.get("flag_date")
+    dated = "" if pd.isna(when) else f"Date: {pd.Timestamp(when):%d %b %Y}. "
     return (
         f"{flag['name']} ({flag['level']}): {flag['reason']}. Rule: {flag['rule']}. "
-        f"Date: {pd.Timestamp(flag['flag_date']):%d %b %Y}. Source: {flag['source']}"
+        f"{dated}Source: {flag['source']}"
     )
 
 

@@ -237,6 +237,31 @@ def test_each_agenda_row_and_the_presenter_show_that_patients_flags(meeting_page
     assert own and sorted(m.group(1) for m in callouts if m) == sorted(own)
 
 
+def test_on_a_first_day_of_care_stale_data_has_no_date_and_the_agenda_opens(
+    meeting_page, monkeypatch
+):
+    """P0001 starts on 01 Jun 2026 (patients.csv) with questionnaires but no pain rating or
+    session yet: their stale-data flag has no date, and its chip says so rather than failing
+    the whole agenda (it raised 'NaTType does not support strftime')."""
+    with open(SAMPLE_DATA / "patients.csv", encoding="utf-8") as fh:
+        first = next(r["start_date"] for r in csv.DictReader(fh) if r["patient_id"] == "P0001")
+    assert first == "2026-06-01"
+    monkeypatch.setenv("MDT_AS_OF", first)
+    at = meeting_page()
+    tips = [
+        html.unescape(t)
+        for h in at.html
+        for t in re.findall(r'<span class="mdt-tip" role="tooltip">(.*?)</span>', h.value)
+    ]
+    stale = [t for t in tips if t.startswith("Stale data (info)")]
+    assert stale == [
+        "Stale data (info): no pain rating or session in the last 14 days (last pain rating "
+        "never, last session never). Rule: no pain rating or session in the last 14 days "
+        "(active patients). Source: shared/MEASURES.md (flags)"
+    ]
+    assert any("Date: 01 Jun 2026" in t for t in tips)  # the dated flags keep their date
+
+
 def test_the_presenters_goals_say_none_reviewed_rather_than_0_of_0(meeting_page, sample_db):
     """P0043 has two goals and no review by the as-of date: the presenter says so; P0006's
     reviewed goals are counted as the summary counts them."""
