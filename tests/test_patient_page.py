@@ -372,3 +372,28 @@ def test_tables_spell_out_their_codes(page):
     assert domains and {d.replace("_", " ") for d in domains} <= cells
     assert not any("_" in c for c in cells if c in {"self_care", "no_change", "adaptive_equipment",
                                                    "task_modification", "work_schedule"})  # fmt: skip
+
+
+def test_the_functional_tasks_table_gives_times_in_minutes_as_its_chart_does(page):
+    """Each task's first and latest completion time in the period, from the CSV, in minutes: the
+    unit of the chart above it (the table gave seconds under a chart in minutes)."""
+    with open(SAMPLE_DATA / "functional_tasks.csv", encoding="utf-8") as fh:
+        rows = sorted(
+            (r["date"], r["task"], int(r["completion_time_s"]))
+            for r in csv.DictReader(fh)
+            if r["patient_id"] == PATIENT and r["date"] <= str(AS_OF)
+        )
+    first, latest = {}, {}
+    for _, task, seconds in rows:
+        first.setdefault(task, seconds)
+        latest[task] = seconds
+    at = page(PATIENT)
+    table = next(d.value for d in at.dataframe if "task" in d.value.columns)
+    assert dict(zip(table["task"], table["first_time_s"], strict=True)) == pytest.approx(
+        {t: s / 60 for t, s in first.items()}
+    )
+    assert dict(zip(table["task"], table["latest_time_s"], strict=True)) == pytest.approx(
+        {t: s / 60 for t, s in latest.items()}
+    )
+    fig = charts(at)["Graded functional tasks (open circle: not completed)"]
+    assert fig["layout"]["yaxis"]["title"]["text"] == "Completion time (min) ↓ better"
