@@ -285,18 +285,15 @@ else:
     st.plotly_chart(
         components.figure(charts.functional_tasks, tasks, start, as_of), width="stretch"
     )
-    latest = span["functional_tasks_latest"]
-    st.dataframe(  # times in minutes, as the chart above draws them
-        components.spelt(latest, "domain").assign(
-            first_time_s=latest["first_time_s"] / 60, latest_time_s=latest["latest_time_s"] / 60
-        ),
+    st.dataframe(
+        components.spelt(span["functional_tasks_latest"], "domain"),
         hide_index=True,
         width="stretch",
         placeholder="—",
         column_config={
             "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
-            "first_time_s": st.column_config.NumberColumn("first time (min)", format="%.1f"),
-            "latest_time_s": st.column_config.NumberColumn(
+            "first_time_min": st.column_config.NumberColumn("first time (min)", format="%.1f"),
+            "latest_time_min": st.column_config.NumberColumn(
                 "latest time (min) ↓ better", format="%.1f"
             ),
             "pain_before": st.column_config.NumberColumn("pain before (NRS)", format="%g"),

@@ -389,10 +389,10 @@ def test_the_functional_tasks_table_gives_times_in_minutes_as_its_chart_does(pag
         latest[task] = seconds
     at = page(PATIENT)
     table = next(d.value for d in at.dataframe if "task" in d.value.columns)
-    assert dict(zip(table["task"], table["first_time_s"], strict=True)) == pytest.approx(
+    assert dict(zip(table["task"], table["first_time_min"], strict=True)) == pytest.approx(
         {t: s / 60 for t, s in first.items()}
     )
-    assert dict(zip(table["task"], table["latest_time_s"], strict=True)) == pytest.approx(
+    assert dict(zip(table["task"], table["latest_time_min"], strict=True)) == pytest.approx(
         {t: s / 60 for t, s in latest.items()}
     )
     fig = charts(at)["Graded functional tasks (open circle: not completed)"]
