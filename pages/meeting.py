@@ -406,51 +406,50 @@ if ids:
             args=(pending[0],),
         )
 
-widths = [2.0, 1.8, 3.2, 1.7, 1.3, 1.1, 1.6]
 components.agenda_style()
 with st.container(key="agenda_header"):
-    for column, label in zip(
-        st.columns(widths),
-        (
-            "# · Patient",
-            "Clinician",
-            "Flags (hover for the reason)",
-            "Pain baseline → now",
-            "Since review",
-            "Open actions",
-        ),
-        strict=False,
-    ):
-        column.markdown(f"**{label}**")
+    st.html(components.agenda_header_html())
 shown = st.session_state.setdefault("agenda_rows_shown", meeting.AGENDA_PAGE)
 # The flags of the rows drawn only: the agenda itself counts them.
-flags = components.flags(as_of, agenda.patient_id.head(shown).tolist())
-for r in agenda.head(shown).itertuples():
-    with st.container(border=True, key=f"agenda_row_{r.patient_id}"):
-        c = st.columns(widths, vertical_alignment="center")
-        # The place and the patient share a cell: a cell of its own wrapped two-digit places,
-        # and each cell is drawn again on every rerun.
-        c[0].markdown(
-            f"**{r.position} · {who(r._asdict())}**"
-            + ("  \n:green[reviewed ✓]" if pd.notna(r.reviewed_at) else "")
+top = agenda.iloc[:shown]
+flags = components.flags(as_of, top.patient_id.tolist())
+row_columns = ["position", "patient_id", "name", "reviewed_at", "primary_clinician", "review_due",
+               "added_by_hand", "on_agenda_because", "baseline_nrs", "current_nrs",
+               "days_since_review", "days_overdue", "open_actions", "overdue_actions"]  # fmt: skip
+for r in components.records(top, row_columns):
+    # A row is three elements (its text as one HTML grid, and its button): the agenda is drawn
+    # again on every rerun, and an element a cell made it 17 a row.
+    with st.container(
+        border=True,
+        horizontal=True,
+        wrap=False,
+        vertical_alignment="center",
+        gap="small",
+        key=f"agenda_row_{r['patient_id']}",
+    ):
+        st.html(
+            components.agenda_row_html(
+                patient=f"{r['position']} · {who(r)}",
+                reviewed=pd.notna(r["reviewed_at"]),
+                clinician=r["primary_clinician"],
+                flags=flags.get(r["patient_id"], []),
+                because=", ".join(x for x in r["on_agenda_because"] if "flag" not in x)
+                if r["review_due"] or r["added_by_hand"]
+                else "",
+                pain=meeting.pain_text(r["baseline_nrs"], r["current_nrs"]),
+                since_review=f"{r['days_since_review']} d",
+                due=meeting.due_text(r["days_overdue"]),
+                open_actions=r["open_actions"],
+                overdue_actions=r["overdue_actions"],
+                privacy_mode=frame.privacy_mode,
+            )
         )
-        c[1].markdown(r.primary_clinician or "–")
-        with c[2]:
-            components.flag_chips(flags.get(r.patient_id, []), frame.privacy_mode)
-            if r.review_due or r.added_by_hand:
-                st.caption(", ".join(x for x in r.on_agenda_because if "flag" not in x))
-        c[3].markdown(meeting.pain_text(r.baseline_nrs, r.current_nrs))
-        c[4].markdown(f"{r.days_since_review} d  \n:gray[{meeting.due_text(r.days_overdue)}]")
-        c[5].markdown(
-            f"{r.open_actions}"
-            + (f"  \n:orange[{r.overdue_actions} overdue]" if r.overdue_actions else "")
-        )
-        c[6].button(
+        st.button(
             "Present",
-            key=f"present_{r.patient_id}",
+            key=f"present_{r['patient_id']}",
             on_click=go,
-            args=(r.patient_id,),
-            width="stretch",
+            args=(r["patient_id"],),
+            width=components.AGENDA_BUTTON_PX,
         )
 if len(agenda) > shown:
     st.button(

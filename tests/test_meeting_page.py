@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import queries
-from dashboard import components, privacy, store
+from dashboard import components, meeting, privacy, store
 from tests.conftest import AS_OF, ROOT, SAMPLE_DATA
 from tests.test_patient_page import hand_summary
 
@@ -45,10 +45,18 @@ def meeting_page(sample_db, monkeypatch):
     gc.collect()
 
 
+def html_text(value: str) -> str:
+    """What an HTML element shows as text (the agenda's rows, the chips and their hover text):
+    tags dropped, entities read, style and script left out."""
+    value = re.sub(r"<(style|script)\b.*?</\1>", "", value, flags=re.S)
+    return html.unescape(re.sub(r"<br>", "\n", re.sub(r"<(?!br>)[^>]+>", " ", value)))
+
+
 def page_text(at: AppTest) -> str:
     parts = [e.value for kind in ("markdown", "header", "title", "subheader", "caption",
                                   "info", "warning", "error", "success")
              for e in getattr(at, kind)]  # fmt: skip
+    parts += [html_text(e.value) for e in at.html]
     return "\n".join(str(p) for p in parts)
 
 
@@ -304,6 +312,69 @@ def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_p
     assert (
         "PHQ-9 item 9 = 2 on 02 Nov 2026 (above 0). Rule: item 9 &gt; 0. Date: 02 Nov 2026" in shown
     )
+
+
+def agenda_cells(at: AppTest) -> list[list[str]]:
+    """Each agenda row's six cells as text, in the order drawn (the headings' grid left out)."""
+    rows = [h.value for h in at.html if h.value.startswith('<div class="mdt-agenda-grid">')]
+    return [
+        [
+            " ".join(html_text(c).split())
+            for c in re.findall(r"<div>(.*?)</div>(?=<div>|</div>$)", r)
+        ]
+        for r in rows
+    ]
+
+
+def test_each_agenda_row_reads_its_patient_clinician_pain_review_and_actions(
+    meeting_page, sample_db
+):
+    """The rows' text cells, in the agenda's order, are what the agenda query gives each patient:
+    the place and masked name, the clinician, the pain baseline to now, the days since review and
+    when it is due, the open actions."""
+    st_ = store.open_store(sample_db, read_only=True)
+    try:
+        rows = queries.run(st_.cursor(), "meeting_agenda", as_of=AS_OF,
+                           meeting_id=AS_OF.isoformat(), patient_ids=None)  # fmt: skip
+    finally:
+        st_.close()
+    cells = agenda_cells(meeting_page())
+    assert len(cells) == min(len(rows), 40) > 5
+    for got, r in zip(cells, rows.head(40).to_dict("records"), strict=True):
+        assert got[0] == f"{r['position']} · " + privacy.patient_display(
+            r["name"], r["patient_id"], True
+        )
+        assert got[1] == r["primary_clinician"]
+        assert got[3] == meeting.pain_text(r["baseline_nrs"], r["current_nrs"])
+        assert got[4] == f"{r['days_since_review']} d {meeting.due_text(r['days_overdue'])}"
+        assert got[5] == str(r["open_actions"])
+    overdue = rows[rows.days_overdue > 0].head(1).to_dict("records")
+    assert overdue and overdue[0]["position"] <= 40  # a review overdue among the rows drawn
+    row = cells[overdue[0]["position"] - 1]
+    assert "review due" in row[2] and row[4].endswith("overdue")
+
+
+def test_an_agenda_row_escapes_what_the_store_gives_and_names_reviewed_and_overdue():
+    """A clinician's name with markup is shown as text; a reviewed patient says so; overdue
+    actions are counted beside the open ones; no flags says 'no flags'."""
+    row = components.agenda_row_html(
+        patient="3 · A.B. ·0001", reviewed=True, clinician="Dr <b>Bold</b> & Co", flags=[],
+        because="added by hand", pain="6.0 → 4.0 ↓ -2.0", since_review="30 d",
+        due="2 days overdue", open_actions=3, overdue_actions=2, privacy_mode=True,
+    )  # fmt: skip
+    assert "<b>" not in row and "Dr &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in row
+    text = [
+        " ".join(html_text(c).split())
+        for c in re.findall(r"<div>(.*?)</div>(?=<div>|</div>$)", row)
+    ]
+    assert text == [
+        "3 · A.B. ·0001 reviewed ✓",
+        "Dr <b>Bold</b> & Co",
+        "no flags added by hand",
+        "6.0 → 4.0 ↓ -2.0",
+        "30 d 2 days overdue",
+        "3 2 overdue",
+    ]
 
 
 def test_the_presenter_says_when_pain_has_not_changed_and_when_the_next_milestone_is_overdue(
