@@ -4,9 +4,11 @@ cached queries keyed by the data version, and small display helpers."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import html
 import json
+import os
 import pickle
 import threading
 import time
@@ -66,7 +68,14 @@ def _watch_inbox(st_: store.Store) -> None:
 
 
 def db_path() -> Path:
-    return store.resolve_db_path(None).resolve()
+    """The store's absolute path ($MDT_DB, else the default), resolved once per value and working
+    directory: each of a page's queries asks for it."""
+    return _resolved_db_path(os.environ.get(store.DB_ENV), os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved_db_path(configured: str | None, cwd: str) -> Path:
+    return store.resolve_db_path(configured or None).resolve()
 
 
 @st.cache_resource(max_entries=4, show_spinner="Keeping the day's agenda and caseload answers ...")
