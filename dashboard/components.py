@@ -864,8 +864,8 @@ def chips_html(flags, privacy_mode: bool) -> str:
 
 
 # The agenda's six text columns (agenda_row_html) and their relative widths: on a wide screen,
-# and on a laptop with the sidebar open (narrower, the numbers give the names room). The Present button
-# beside them is AGENDA_BUTTON_PX wide, so the headings line up with the rows below them.
+# and on a laptop with the sidebar open (narrower: the numbers give the names room). The Present
+# button beside them is AGENDA_BUTTON_PX wide, so the headings line up with the rows below them.
 AGENDA_COLUMNS = (
     ("# · Patient", 2.0, 1.4),
     ("Clinician", 1.8, 1.8),
@@ -925,14 +925,6 @@ def agenda_row_html(
         ),
     ]
     return '<div class="mdt-agenda-grid">' + "".join(f"<div>{c}</div>" for c in cells) + "</div>"
-
-
-def flag_chips(flags, privacy_mode: bool) -> None:
-    """The flags as chips, reason on hover (chips_html)."""
-    if len(flags) == 0:
-        st.caption("no flags")
-        return
-    st.html(chips_html(flags, privacy_mode))
 
 
 def flags_frame(flags) -> pd.DataFrame:
