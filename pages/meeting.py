@@ -388,10 +388,11 @@ else:
         "(MEASURES.md). It is fixed when the meeting starts."
     )
 
-start_col, continue_col, _ = st.columns([1.4, 1.6, 4])
+# Buttons as wide as their labels (in columns, 'Continue with P0046' was cut off at 1,280 px).
+buttons = st.container(horizontal=True, gap="small")
 if ids:
     pending = agenda[agenda.reviewed_at.isna()].patient_id.tolist()
-    start_col.button(
+    buttons.button(
         "Start the meeting" if not started else "Present from the top",
         type="primary",
         icon=":material/co_present:",
@@ -399,7 +400,7 @@ if ids:
         args=(ids[0],),
     )
     if started and pending:
-        continue_col.button(
+        buttons.button(
             f"Continue with {pending[0]}",
             icon=":material/skip_next:",
             on_click=go,

@@ -80,6 +80,16 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     page.get_by_role("button", name="Agenda").click()
     wait_idle(page)
     expect(page.locator(".st-key-agenda_row_P0006")).to_contain_text("reviewed ✓")
+    # On a laptop's 1,280 px with the sidebar open, the meeting's buttons show their whole label
+    # (in columns 'Continue with P0046' was cut to 'Continue with P…').
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1280, "height": size["height"]})
+    for name in ("Present from the top", re.compile(r"^Continue with P\d{4}$")):
+        button = page.get_by_role("button", name=name)
+        expect(button).to_be_visible()
+        cut = "b => [...b.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth)"
+        assert not button.evaluate(cut), button.inner_text()  # no part of it cut off
+    page.set_viewport_size(size)
 
     page.get_by_text("Meeting details").click()
     minutes_button = page.get_by_role("button", name="Minutes (MD)")
