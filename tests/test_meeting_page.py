@@ -314,16 +314,16 @@ def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_p
     )
 
 
+def row_cells(row_html: str) -> list[str]:
+    """An agenda row's six cells (its grid's top-level cells) as text."""
+    cells = re.findall(r"<div>(.*?)</div>(?=<div>|</div>$)", row_html)
+    return [" ".join(html_text(c).split()) for c in cells]
+
+
 def agenda_cells(at: AppTest) -> list[list[str]]:
     """Each agenda row's six cells as text, in the order drawn (the headings' grid left out)."""
     rows = [h.value for h in at.html if h.value.startswith('<div class="mdt-agenda-grid">')]
-    return [
-        [
-            " ".join(html_text(c).split())
-            for c in re.findall(r"<div>(.*?)</div>(?=<div>|</div>$)", r)
-        ]
-        for r in rows
-    ]
+    return [row_cells(r) for r in rows]
 
 
 def test_each_agenda_row_reads_its_patient_clinician_pain_review_and_actions(
@@ -363,11 +363,7 @@ def test_an_agenda_row_escapes_what_the_store_gives_and_names_reviewed_and_overd
         due="2 days overdue", open_actions=3, overdue_actions=2, privacy_mode=True,
     )  # fmt: skip
     assert "<b>" not in row and "Dr &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in row
-    text = [
-        " ".join(html_text(c).split())
-        for c in re.findall(r"<div>(.*?)</div>(?=<div>|</div>$)", row)
-    ]
-    assert text == [
+    assert row_cells(row) == [
         "3 · A.B. ·0001 reviewed ✓",
         "Dr <b>Bold</b> & Co",
         "no flags added by hand",
