@@ -451,6 +451,28 @@ def test_duplicate_key_in_file_is_rejected(base_db, tmp_path):
     assert snapshot(base_db) == before
 
 
+def test_a_key_repeated_in_another_spelling_is_a_duplicate_and_each_repeat_is_named(
+    base_db, tmp_path
+):
+    """Keys are compared as values, not text: '2026-2-1' and '2026-02-01' are the same day.
+    Every repeat after the first is rejected, and a row with a key of its own is not."""
+    row = VALID["sleep_diary"]
+    rows = [
+        row,
+        {**row, "date": "2026-02-02"},
+        {**row, "date": "2026-2-1"},
+        {**row, "quality": "1"},
+    ]
+    write_csv(tmp_path / "b", "sleep_diary", rows)
+    before = snapshot(base_db)
+    result = importer.import_path(base_db, tmp_path / "b")
+    assert [(e.line, e.column, e.value) for e in result.errors] == [
+        (4, "patient_id, date", "P1, 2026-02-01"),
+        (5, "patient_id, date", "P1, 2026-02-01"),
+    ]
+    assert snapshot(base_db) == before
+
+
 def test_unknown_and_missing_columns_are_named(base_db, tmp_path):
     folder = tmp_path / "b"
     (folder).mkdir()
