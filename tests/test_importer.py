@@ -697,6 +697,15 @@ def test_parquet_errors_report_the_row(base_db, tmp_path):
     ]
 
 
+def _sessions_csv_with_at_one_mib(text: bytes) -> bytes:
+    """A sessions CSV whose `text` starts on the last byte of its first MiB (the file is read a
+    MiB at a time), in the notes of its row on line 4."""
+    head = b"session_id,patient_id,ts,status,notes\nS7,P1,2026-02-01,attended,x\n"
+    fill, row = b"S8,P1,2026-02-01,attended,", b"S9,P1,2026-02-01,attended,"
+    fill += b"x" * ((1 << 20) - 1 - len(head) - len(fill) - 1 - len(row)) + b"\n"
+    return head + fill + row + text + b"\n"
+
+
 # Whole-file problems: a sentence for a data officer, never a traceback, store unchanged.
 @pytest.mark.parametrize(
     "name, content, words",
@@ -708,6 +717,9 @@ def test_parquet_errors_report_the_row(base_db, tmp_path):
          .encode("latin-1"), "is not UTF-8 text (byte 0xE9 on line 2)"),
         ("sessions.csv", "session_id,patient_id,ts,status,caf\u00e9\nS9,P1,2026-02-01,attended,x\n"
          .encode("latin-1"), "is not UTF-8 text (byte 0xE9 on line 1)"),
+        ("sessions.csv", b"session_id,patient_id,ts,status,notes\n" + b"S9,P1,2026-02-01,attended,x\n" * 50_000
+         + "S9,P1,2026-02-01,attended,caf\u00e9\n".encode("latin-1"), "is not UTF-8 text (byte 0xE9 on line 50002)"),
+        ("sessions.csv", _sessions_csv_with_at_one_mib(b"\xc3("), "is not UTF-8 text (byte 0xC3 on line 4)"),
         ("sessions.csv", b"session_id,patient_id,ts,status\n" + b"S9,P1,2026-02-01,attended\n" * 50_000
          + b"S9,P1,\x00,attended\n", "not a text CSV file"),
         ("sessions.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a text CSV file"),
@@ -726,6 +738,20 @@ def test_bad_files_get_a_sentence(base_db, tmp_path, name, content, words):
     assert words in str(info.value)
     assert "Traceback" not in str(info.value)
     assert snapshot(base_db) == before
+
+
+def test_a_character_across_the_first_mib_of_a_file_is_read_whole(base_db, tmp_path):
+    """The file is checked for UTF-8 a MiB at a time: an 'é' whose two bytes fall either side of
+    that boundary is text like any other."""
+    path = tmp_path / "sessions.csv"
+    path.write_bytes(_sessions_csv_with_at_one_mib("caf\u00e9".encode()[3:] + b" ok"))
+    assert path.read_bytes()[(1 << 20) - 1 : (1 << 20) + 1] == "\u00e9".encode()
+    result = importer.import_path(base_db, path)
+    assert result.errors == [] and result.accepted["sessions"] == 3
+    with duckdb.connect(str(base_db), read_only=True) as con:
+        assert con.execute("SELECT notes FROM sessions WHERE session_id = 'S9'").fetchone() == (
+            "\u00e9 ok",
+        )
 
 
 def test_header_only_file_says_so(base_db, tmp_path):
