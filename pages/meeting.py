@@ -413,7 +413,7 @@ with st.container(key="agenda_header"):
 shown = st.session_state.setdefault("agenda_rows_shown", meeting.AGENDA_PAGE)
 # The flags of the rows drawn only: the agenda itself counts them.
 top = agenda.iloc[:shown]
-flags = components.flags(as_of, top.patient_id.tolist())
+chips = components.flag_chips(as_of, top.patient_id.tolist(), frame.privacy_mode)
 row_columns = ["position", "patient_id", "name", "reviewed_at", "primary_clinician", "review_due",
                "added_by_hand", "on_agenda_because", "baseline_nrs", "current_nrs",
                "days_since_review", "days_overdue", "open_actions", "overdue_actions"]  # fmt: skip
@@ -433,7 +433,7 @@ for r in components.records(top, row_columns):
                 patient=f"{r['position']} · {who(r)}",
                 reviewed=pd.notna(r["reviewed_at"]),
                 clinician=r["primary_clinician"],
-                flags=flags.get(r["patient_id"], []),
+                chips=chips.get(r["patient_id"], ""),
                 because=", ".join(x for x in r["on_agenda_because"] if "flag" not in x)
                 if r["review_due"] or r["added_by_hand"]
                 else "",
@@ -442,7 +442,6 @@ for r in components.records(top, row_columns):
                 due=meeting.due_text(r["days_overdue"]),
                 open_actions=r["open_actions"],
                 overdue_actions=r["overdue_actions"],
-                privacy_mode=frame.privacy_mode,
             )
         )
         st.button(

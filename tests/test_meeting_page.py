@@ -87,9 +87,13 @@ def test_privacy_is_on_by_default_and_off_only_after_a_confirmation_that_is_audi
     assert at.sidebar.toggle(key="privacy_mode").value is False
     text = page_text(at)
     assert "Privacy mode is off on the shared screen" in text and "Finley Example" in text
+    assert "PHQ-9 item 9" in text  # a safety flag's reason, in its chip's hover text
 
     at.sidebar.toggle(key="privacy_mode").set_value(True).run()  # back on: no question asked
     assert at.sidebar.toggle(key="privacy_mode").value is True
+    text = page_text(at)  # the chips made with privacy off are not shown again
+    assert "Finley Example" not in text and "PHQ-9 item 9" not in text
+    assert f"Safety (urgent): {privacy.SAFETY_MASK}" in text
     st_ = reopen_store(sample_db)
     try:
         audit = st_.cursor().execute("SELECT action, detail FROM audit_log ORDER BY ts").fetchall()
@@ -358,9 +362,9 @@ def test_an_agenda_row_escapes_what_the_store_gives_and_names_reviewed_and_overd
     """A clinician's name with markup is shown as text; a reviewed patient says so; overdue
     actions are counted beside the open ones; no flags says 'no flags'."""
     row = components.agenda_row_html(
-        patient="3 · A.B. ·0001", reviewed=True, clinician="Dr <b>Bold</b> & Co", flags=[],
+        patient="3 · A.B. ·0001", reviewed=True, clinician="Dr <b>Bold</b> & Co", chips="",
         because="added by hand", pain="6.0 → 4.0 ↓ -2.0", since_review="30 d",
-        due="2 days overdue", open_actions=3, overdue_actions=2, privacy_mode=True,
+        due="2 days overdue", open_actions=3, overdue_actions=2,
     )  # fmt: skip
     assert "<b>" not in row and "Dr &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in row
     assert row_cells(row) == [
