@@ -133,13 +133,25 @@ if requested:
     if not presenting or presenting[0] != pid:
         st.session_state["_presenting"] = (pid, time.time())
     since = st.session_state["_presenting"][1]
-    summary = q("patient_summary", as_of=as_of, patient_ids=[pid]).iloc[0]
-    brief = q("patient_brief", patient_id=pid, as_of=as_of).iloc[0]
-    actions = q("review_actions", as_of=as_of, patient_ids=[pid])
-    flags = components.flags(as_of, [pid])
-    items = q("meeting_items", meeting_id=meeting_id)
-    notes = items[(items.patient_id == pid) & (items.kind == "note")]
+    # The presenter's answers, started at once (two at a time); each is read where it is drawn.
+    answers = components.Prefetch(
+        summary=("patient_summary", dict(as_of=as_of, patient_ids=[pid])),
+        brief=("patient_brief", dict(patient_id=pid, as_of=as_of)),
+        actions=("review_actions", dict(as_of=as_of, patient_ids=[pid])),
+        items=("meeting_items", dict(meeting_id=meeting_id)),
+        nrs_ref=("instrument_reference", dict(code="NRS")),
+    )
+    summary = answers["summary"].iloc[0]
     care_start = summary.start_date.date()
+    course = dict(patient_id=pid, start=care_start, as_of=as_of)
+    span = components.Prefetch(
+        daily=("patient_pain_daily", course), markers=("patient_timeline_markers", course)
+    )
+    brief = answers["brief"].iloc[0]
+    actions = answers["actions"]
+    flags = components.flags(as_of, [pid])
+    items = answers["items"]
+    notes = items[(items.patient_id == pid) & (items.kind == "note")]
 
     components.shared_screen_style()
     with st.container(key="presenter"):
@@ -201,9 +213,8 @@ if requested:
                 delta_color="off",
                 delta_arrow="off",
             )
-            nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
-            daily = q("patient_pain_daily", patient_id=pid, start=care_start, as_of=as_of)
-            markers = q("patient_timeline_markers", patient_id=pid, start=care_start, as_of=as_of)
+            nrs_ref = answers["nrs_ref"].iloc[0].to_dict()
+            daily, markers = span["daily"], span["markers"]
             st.plotly_chart(
                 components.figure(
                     charts.shared_screen_pain_trend,
