@@ -230,30 +230,24 @@ def _compute_included(db: str, data_version: int, name: str, params: tuple) -> p
     answer = _from_whole(db, data_version, name, params)
     if answer is not None:
         return answer
-    cur = open_store(db).cursor()
-    try:
-        answer = kept.from_kept(cur, name, dict(params), queries.run_arrow)
-        if answer is None:
-            given = _given(db, data_version, name, params)
-            answer = queries.run_arrow(cur, name, given=given, **dict(params))
-        _keep_whole(db, data_version, name, params, answer)
-        return answer
-    finally:
-        cur.close()
+    cur = open_store(db).reader()
+    answer = kept.from_kept(cur, name, dict(params), queries.run_arrow)
+    if answer is None:
+        given = _given(db, data_version, name, params)
+        answer = queries.run_arrow(cur, name, given=given, **dict(params))
+    _keep_whole(db, data_version, name, params, answer)
+    return answer
 
 
 def _compute_cached(db: str, data_version: int, name: str, params: tuple) -> pd.DataFrame:
-    cur = open_store(db).cursor()
-    try:
-        if name in queries.included_anywhere():  # the answer others build on, computed once
-            return queries.frame(cur, _included(db, data_version, name, params))
-        answer = kept.from_kept(cur, name, dict(params), queries.run)
-        if answer is not None:
-            return answer
-        given = _given(db, data_version, name, params)
-        return queries.run(cur, name, given=given, **dict(params))
-    finally:
-        cur.close()
+    cur = open_store(db).reader()
+    if name in queries.included_anywhere():  # the answer others build on, computed once
+        return queries.frame(cur, _included(db, data_version, name, params))
+    answer = kept.from_kept(cur, name, dict(params), queries.run)
+    if answer is not None:
+        return answer
+    given = _given(db, data_version, name, params)
+    return queries.run(cur, name, given=given, **dict(params))
 
 
 _INCLUDED = _Memo(_compute_included, max_entries=64)

@@ -147,7 +147,10 @@ def run(
     if name in ROW_PER_PATIENT and params.get("patient_ids", ()) is None:  # a network's rows
         return frame(cur, run_arrow(cur, name, given=given, kept=kept, **params))
     # a few rows: .df() straight is quicker
-    return cur.execute(*_statement(cur, name, given, params, kept)).df()
+    try:
+        return cur.execute(*_statement(cur, name, given, params, kept)).df()
+    finally:
+        _unregister(cur, given)
 
 
 def frame(cur: duckdb.DuckDBPyConnection, table: pa.Table, arrow_from: int = 1000) -> pd.DataFrame:
@@ -214,10 +217,20 @@ def run_arrow(
     **params,
 ) -> pa.Table:
     """As run(), as an Arrow table: the exact column types, for another query to build on."""
-    text, used = _statement(cur, name, given, params, kept)
-    # As a relation, not a DB-API result: DuckDB copies the rows of the latter once more on the
-    # way to Arrow (the caseload's 19,000 patient rows of a network: 6 ms against 5).
-    return cur.sql(text, params=used).to_arrow_table()
+    try:
+        text, used = _statement(cur, name, given, params, kept)
+        # As a relation, not a DB-API result: DuckDB copies the rows of the latter once more on
+        # the way to Arrow (the caseload's 19,000 patient rows of a network: 6 ms against 5).
+        return cur.sql(text, params=used).to_arrow_table()
+    finally:
+        _unregister(cur, given)
+
+
+def _unregister(cur: duckdb.DuckDBPyConnection, given: Mapping[str, pa.Table] | None) -> None:
+    """Let go of the answers _statement() registered on `cur`, which may be a cursor kept for
+    the next query (Store.reader()): it would hold a network's rows until it registered others."""
+    for other in given or ():
+        cur.unregister(given_name(other))
 
 
 def side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
