@@ -72,6 +72,8 @@ APP_PAGES = {  # page file, and its URL query parameters
     "caseload": ("caseload.py", None),
     "data": ("data.py", None),
 }
+# How many patients the page is timed for after the one it opens on, each not drawn yet.
+NEW_PATIENTS = 7
 FLOOR_SQL = "SELECT patient_id, sum(nrs), count(*) FROM pain_ratings GROUP BY patient_id"
 
 
@@ -187,11 +189,14 @@ def _run_page(
     started = time.perf_counter()
     answers = queries.Answers(cursor=st_.cursor)
     try:
+        # In turn: every query of a page that runs them one after another, else those it reads
+        # first; then the rest two at a time.
         first = READ_FIRST.get(page, 0) if page in PREFETCHED_PAGES else len(calls)
         for name, given in calls[:first]:
             answers(name, **given)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda call: answers(call[0], **call[1]), calls[first:]))
+        if calls[first:]:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(lambda call: answers(call[0], **call[1]), calls[first:]))
     finally:
         answers.close()
     return time.perf_counter() - started
@@ -280,19 +285,38 @@ for name, (page, param) in pages.items():
     out[name] = {"script_first_ms": round(times[0] * 1000, 1),
                  "script_cached_ms": round(sorted(times[1:])[1] * 1000, 1),
                  "script_cached_own_ms": round(sorted(runs[1:])[1] * 1000, 1)}
+# The patient page for patients it has not drawn yet, as a Next button or a link asks for one
+# in a server that has drawn others: every answer and figure of theirs made anew.
+times, runs = [], []
+for other in json.loads(sys.argv[4]):
+    at.query_params["patient"] = other
+    own.clear()
+    t = time.perf_counter()
+    at.switch_page("../pages/patient.py").run()
+    times.append(time.perf_counter() - t)
+    runs.append(sum(own))
+    if at.exception:
+        raise SystemExit(f"patient {other}: {at.exception[0].message}")
+if times:
+    out["patient review"]["script_new_patients"] = len(times)
+    out["patient review"]["script_new_patient_ms"] = round(sorted(times)[len(times) // 2] * 1000, 1)
+    out["patient review"]["script_new_patient_own_ms"] = round(sorted(runs)[len(runs) // 2] * 1000, 1)
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
 out["peak_rss_mb"] = round(int(hwm) / 1024, 1)
 print(json.dumps(out))
 """
 
 
-def script_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
+def script_times(
+    db: Path, as_of: dt.date, patient_id: str, new_patients: list[str] | tuple = ()
+) -> dict:
     """Every page through AppTest in a process of its own (a dashboard that has served every
-    page): first run and cached rerun, and that process's peak RSS."""
+    page): first run and cached rerun, and that process's peak RSS; then the patient page for
+    each of `new_patients` (the median: a patient it has not drawn yet)."""
     env = {**os.environ, store.DB_ENV: str(db), "MDT_AS_OF": as_of.isoformat()}
     proc = subprocess.run(
         [sys.executable, "-c", APPTEST_SCRIPT, str(ROOT / "dashboard" / "app.py"), patient_id,
-         json.dumps(APP_PAGES)],
+         json.dumps(APP_PAGES), json.dumps(list(new_patients))],
         env=env, capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
@@ -569,11 +593,16 @@ def run(patients: int, weeks: int, out: Path) -> dict:
     st_ = store.open_store(db, read_only=True)
     try:
         first = queries.run(
-            st_.cursor(), "patient_search", as_of=as_of, term="", privacy_mode=False, limit=2
+            st_.cursor(),
+            "patient_search",
+            as_of=as_of,
+            term="",
+            privacy_mode=False,
+            limit=2 + NEW_PATIENTS,
         )  # in care first
     finally:
         st_.close()
-    patient_id, other_id = first["patient_id"]
+    patient_id, other_id, *new_patients = first["patient_id"]
     figures = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(db),
@@ -588,7 +617,7 @@ def run(patients: int, weeks: int, out: Path) -> dict:
         "ours_not_kept": approach(db, as_of, "sql_not_kept"),
         "pandas": approach(db, as_of, "pandas"),
     }
-    figures["scripts"] = script_times(db, as_of, patient_id)
+    figures["scripts"] = script_times(db, as_of, patient_id, new_patients)
     figures["browser"] = browser_times(db, as_of, patient_id, other_id)
     (out / "bench.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
     (out / "bench.md").write_text(markdown(figures), encoding="utf-8")
@@ -626,6 +655,15 @@ def markdown(f: dict) -> str:
                      f"| {q['warm_ms']} | {sc.get('script_first_ms', '')} | "
                      f"{sc.get('script_cached_ms', '')} / {sc.get('script_cached_own_ms', '')} |")  # fmt: skip
     o, n, p = f["ours"], f["ours_not_kept"], f["pandas"]
+    pr = f["scripts"].get("patient review", {})
+    if "script_new_patient_ms" in pr:
+        lines += [
+            "",
+            "Patient page for a patient it has not drawn yet (a Next button or a link, in a "
+            f"dashboard that has drawn others; the median of {pr['script_new_patients']}): "
+            f"{pr['script_new_patient_ms']} ms through AppTest, "
+            f"{pr['script_new_patient_own_ms']} ms the script's own run.",
+        ]
     lines += [
         "",
         f"- Floor (one GROUP BY over pain ratings): {f['floor_ms']} ms warm, "

@@ -31,6 +31,9 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
         assert figures["scripts"][page]["script_cached_ms"] > 0, page
         own = figures["scripts"][page]["script_cached_own_ms"]
         assert 0 < own <= figures["scripts"][page]["script_cached_ms"], page
+    patient = figures["scripts"]["patient review"]  # patients the page has not drawn yet
+    assert patient["script_new_patients"] == bench.NEW_PATIENTS
+    assert 0 < patient["script_new_patient_own_ms"] <= patient["script_new_patient_ms"]
     assert figures["scripts"]["peak_rss_mb"] > 50
     assert 0 < figures["floor_ms"] and 0 < figures["floor_cold_ms"]
     for approach in ("ours", "pandas"):
@@ -49,6 +52,10 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
         and "- Against the floor, like for like: meeting agenda" in table
     )
     assert "Patient page in a real browser (Chromium, `streamlit run`)" in table
+    assert (
+        f"not drawn yet (a Next button or a link, in a dashboard that has drawn others; the median of {bench.NEW_PATIENTS})"
+        in table
+    )
     assert "This machine's pace: a Python loop" in table and "of DuckDB's own COPY here" in table
     assert "Wrote" in capsys.readouterr().out
     # A second run reuses the store and says so.
