@@ -128,7 +128,7 @@ with st.container(border=True):
     conditions = answers["conditions"]
     if len(conditions) > 1:
         with st.expander(f"Recorded conditions ({len(conditions)})"):
-            st.dataframe(
+            components.table(
                 conditions,
                 hide_index=True,
                 column_config={
@@ -187,7 +187,7 @@ changes = answers["instrument_changes"]
 if changes.empty:
     components.empty_state("No questionnaires scored yet.")
 else:
-    st.dataframe(
+    components.table(
         changes[
             [
                 "instrument",
@@ -285,7 +285,7 @@ else:
     st.plotly_chart(
         components.figure(charts.functional_tasks, tasks, start, as_of), width="stretch"
     )
-    st.dataframe(
+    components.table(
         components.spelt(span["functional_tasks_latest"], "domain"),
         hide_index=True,
         width="stretch",
@@ -388,7 +388,7 @@ st.markdown("**Barriers** (open first)")
 if barriers.empty:
     components.empty_state("No barriers recorded.")
 else:
-    st.dataframe(
+    components.table(
         components.spelt(barriers[["kind", "open", "opened", "closed", "owner", "action"]], "kind"),
         hide_index=True,
         width="stretch",
@@ -404,7 +404,7 @@ st.markdown("**Environmental adaptations**")
 if adaptations.empty:
     components.empty_state("No adaptations recommended.")
 else:
-    st.dataframe(
+    components.table(
         components.spelt(adaptations, "setting", "kind", "effect"),
         hide_index=True,
         width="stretch",
@@ -429,7 +429,7 @@ st.markdown("**Teach-back log**")
 if teach_back.empty:
     components.empty_state("No education sessions recorded.")
 else:
-    st.dataframe(
+    components.table(
         teach_back,
         hide_index=True,
         width="stretch",
@@ -445,7 +445,7 @@ medications = answers["medications"]
 if medications.empty:
     components.empty_state("No medications recorded.")
 else:
-    st.dataframe(
+    components.table(
         components.spelt(medications, "change"),
         hide_index=True,
         width="stretch",

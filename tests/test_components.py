@@ -200,3 +200,32 @@ def test_the_query_cache_computes_a_key_once_for_callers_at_the_same_time_and_ke
     assert memo(("x",), "x") == "X" and calls == ["a", "x", "x"]  # the error was not kept
     assert memo(("b",), "b") == "B"  # full: "a", the oldest, goes
     assert memo(("a",), "a") == "A" and calls == ["a", "x", "x", "b", "a"]
+
+
+def test_a_table_is_sent_as_st_dataframe_sends_its_frame_and_made_once_for_the_same_cells():
+    """components.table hands st.dataframe the Arrow table it would make of the frame itself
+    (the same bytes to the browser), made once for the same cells and kept across reruns; a
+    frame differing in one cell is made anew."""
+    from streamlit import dataframe_util
+
+    def medications() -> pd.DataFrame:  # made anew on every rerun, as the page makes its tables
+        return pd.DataFrame(
+            {
+                "drug": pd.array(["Pregabalin", "Amitriptyline", None], dtype="str"),
+                "dose_mg": [150.0, np.nan, 25.0],
+                "start_date": pd.to_datetime(["2026-07-02", "2026-08-15", None]),
+                "prn": [False, True, False],
+                "tablets": pd.array([2, None, 1], dtype="Int32"),
+            }
+        )
+
+    frame = medications()
+    sent = components._TABLES((components._frame_digest(frame),), frame)
+    assert dataframe_util.convert_arrow_table_to_arrow_bytes(
+        sent
+    ) == dataframe_util.convert_pandas_df_to_arrow_bytes(frame)
+    again = medications()
+    assert components._TABLES((components._frame_digest(again),), again) is sent
+    changed = frame.assign(dose_mg=[150.0, np.nan, 50.0])
+    made = components._TABLES((components._frame_digest(changed),), changed)
+    assert made is not sent and made.column("dose_mg").to_pylist()[2] == 50.0
