@@ -65,11 +65,17 @@ def wait_idle(page: Page) -> None:
     page.wait_for_timeout(300)
 
 
+LOADED_JS = """() => document.querySelectorAll("[data-testid='stSkeleton']").length === 0"""
+
+
 def screenshot(page: Page, name: str, whole: bool = False) -> Path:
     """Save a screenshot; `whole` grows the window to the app's full height first (Streamlit
     scrolls inside its own container, so a full-page shot would stop at the window)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    # Streamlit draws a grey placeholder for an element whose code it is still loading (a
+    # button, a toggle, a metric on a fresh browser); the picture is of the page as read.
+    page.wait_for_function(LOADED_JS, polling=100, timeout=30_000)
     if whole:
         size = page.viewport_size
         height = page.evaluate(
