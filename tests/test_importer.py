@@ -648,6 +648,77 @@ def test_timestamps_with_offset_are_stored_as_utc(base_db, tmp_path):
     assert got == [("2026-03-14 08:00:00",), ("2026-03-15 10:00:00",)]
 
 
+def test_cells_are_read_the_same_whatever_their_form(base_db, tmp_path):
+    """Plain cells take shortcuts past trim(), the zone-aware cast and the list clean-up; every
+    other form is read as before: offsets and zones to UTC, Unicode spaces trimmed, empty list
+    items dropped, a cell of spaces missing."""
+    forms = [
+        # (ts, body_site, qualities) as written -> as stored
+        (
+            ("2026-03-14T10:00:00", "knee", "burning;tingling"),
+            ("2026-03-14 10:00:00", "knee", ["burning", "tingling"]),
+        ),
+        (
+            ("2026-03-14T10:00:01Z", "\u00a0knee\u00a0", " burning ; tingling "),
+            ("2026-03-14 10:00:01", "knee", ["burning", "tingling"]),
+        ),
+        (
+            ("2026-03-14T10:00:02+02:00", " ", "burning;;tingling;"),
+            ("2026-03-14 08:00:02", None, ["burning", "tingling"]),
+        ),
+        (
+            ("2026-03-14T10:00:03.5-05:30", "\u3000ankle", "\u2003burning"),
+            ("2026-03-14 15:30:03.5", "ankle", ["burning"]),
+        ),
+        (
+            ("2026-03-14 10:00:04 America/New_York", "wrist ", ";burning"),
+            ("2026-03-14 14:00:04", "wrist", ["burning"]),
+        ),
+        (
+            ("2026-03-14T10:05", "Knöchel", "tingling"),
+            ("2026-03-14 10:05:00", "Knöchel", ["tingling"]),
+        ),
+    ]
+    rows = [
+        {**VALID["pain_ratings"], "ts": ts, "body_site": site, "qualities": q}
+        for (ts, site, q), _ in forms
+    ]
+    write_csv(tmp_path / "b", "pain_ratings", rows)
+    result = importer.import_path(base_db, tmp_path / "b")
+    assert result.applied, [e.sentence() for e in result.errors]
+    st = store.open_store(base_db)
+    got = (
+        st.cursor()
+        .execute(
+            "SELECT CAST(ts AS VARCHAR), body_site, qualities FROM pain_ratings "
+            "WHERE ts >= TIMESTAMP '2026-03-14' ORDER BY ts"
+        )
+        .fetchall()
+    )
+    st.close()
+    assert got == sorted((tuple(stored) for _, stored in forms), key=lambda r: r[0])
+
+
+def test_the_trim_shortcut_is_trim_on_every_kind_of_text():
+    """blank_to_null() is NULLIF(trim(x), '') on ASCII of every character, Unicode spaces at
+    either end, empty text and NULL."""
+    edge = [chr(i) for i in range(1, 128)] + list(
+        "\u00a0\u1680\u2003\u202f\u205f\u3000\u2028\u0085é😀"
+    )
+    texts = [None, ""] + [f"{a}x{b}" for a in edge for b in ("", " ", "\u00a0", "y")]
+    texts += [a for a in edge] + [f"{a}{a}" for a in edge] + [f" {a} " for a in edge]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[x] for x in texts])
+    differ = con.execute(
+        f"SELECT x FROM t WHERE NULLIF(trim(x), '') IS DISTINCT FROM {importer.blank_to_null('x')}"
+    ).fetchall()
+    trimmed = con.execute("SELECT count(*) FROM t WHERE x <> trim(x)").fetchone()[0]
+    con.close()
+    assert differ == []
+    assert trimmed > 400  # the cases include text that trim() changes
+
+
 def test_line_numbers_count_multiline_notes_and_unreadable_rows(base_db, tmp_path):
     folder = tmp_path / "b"
     folder.mkdir()
