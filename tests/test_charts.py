@@ -77,6 +77,50 @@ def test_a_grid_with_titles_and_a_single_plot_with_a_labelled_line_are_plotlys_o
     assert spec(draft.figure()) == spec(own)
 
 
+def test_arrays_are_sent_as_plotlys_own_conversion_sends_them():
+    """The dashboard's walk over a figure's arrays (charts._typed_arrays) gives the JSON that
+    plotly's convert_to_base64 gives, byte for byte, for every kind of array a figure holds."""
+    import pandas as pd
+    from _plotly_utils.utils import convert_to_base64
+
+    days = pd.Series(pd.date_range("2026-01-01", periods=3, freq="D"))
+    arrays = {
+        "floats with a gap": pd.Series([1.5, float("nan"), -2.0]),
+        "small ints": pd.Series([1, -5, 100], dtype="int64"),
+        "int16 range": pd.Series([1, 30_000], dtype="int64"),
+        "int32 range": pd.Series([1, -2_000_000], dtype="int64"),
+        "beyond int32": pd.Series([1, 2**40], dtype="int64"),
+        "unsigned": np.array([1, 70_000], dtype="uint64"),
+        "int32": pd.Series([3, 4], dtype="int32"),
+        "float32": np.array([0.5, 1.25], dtype="float32"),
+        "nullable": pd.Series([1, None], dtype="Int64"),
+        "bools": pd.Series([True, False]),
+        "days": days,
+        "zoned": days.dt.tz_localize("Europe/London"),
+        "index": pd.Index([2.0, 3.0]),
+        "text": pd.Series(["a", "b"]),
+        "grid": np.array([[1.0, 2.0], [3.0, 4.0]]),
+        "empty": np.array([], dtype="float64"),
+        "list": [1, 2, 3],
+        "scalar": np.float64(2.5),
+    }
+
+    def figure_spec() -> dict:
+        return {
+            "data": [{"type": "scatter", "name": n, "x": v, "y": v, "customdata": [v, 1],
+                      "marker": {"color": v}} for n, v in arrays.items()],
+            "layout": {"xaxis": {"range": days, "tickvals": days}, "shapes": [{"x0": 1}]},
+        }  # fmt: skip
+
+    theirs, ours = figure_spec(), figure_spec()
+    convert_to_base64(theirs)
+    charts._typed_arrays(ours)
+    assert pio.to_json(ours, validate=False) == pio.to_json(theirs, validate=False)
+    sent = json.loads(pio.to_json(ours, validate=False))["data"]
+    assert sent[1]["y"]["dtype"] == "i1" and sent[3]["y"]["dtype"] == "i4"  # narrowed
+    assert isinstance(sent[4]["y"], list)  # too large to narrow: plain numbers
+
+
 def test_a_misspelt_property_is_refused_when_the_figure_is_made():
     draft = charts.Draft(scatter(x=[1], y=[2], linee={"width": 3}))
     with pytest.raises(ValueError, match="linee"):
