@@ -7,7 +7,6 @@ import datetime as dt
 import functools
 import hashlib
 import html
-import json
 import os
 import pickle
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import orjson
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -286,7 +286,7 @@ class _ShownFigure(go.Figure):
 
     def to_dict(self) -> dict:
         if getattr(self, "_shown", None) is None:
-            self._shown = json.loads(pio.to_json(super().to_dict(), validate=False))
+            self._shown = orjson.loads(pio.to_json(super().to_dict(), validate=False))
         return self._shown
 
     @classmethod
