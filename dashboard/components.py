@@ -833,12 +833,12 @@ def flag_callouts(flags: pd.DataFrame, privacy_mode: bool) -> None:
     if flags.empty:
         st.success("No flags on the as-of date.", icon=":material/check_circle:")
         return
-    for f in flags.itertuples():
-        if f.flag == "safety" and privacy_mode:
-            text = f"**{f.name}** ({f.level}): {privacy.SAFETY_MASK}"
+    for f in records(flags, ["flag", "name", "level", "reason", "rule", "source"]):
+        if f["flag"] == "safety" and privacy_mode:
+            text = f"**{f['name']}** ({f['level']}): {privacy.SAFETY_MASK}"
         else:
-            text = f"**{f.name}** ({f.level}): {f.reason}.  \nRule: {f.rule} — {f.source}"
-        LEVEL_STYLE[f.level](text, icon=LEVEL_ICON[f.level])
+            text = f"**{f['name']}** ({f['level']}): {f['reason']}.  \nRule: {f['rule']} — {f['source']}"
+        LEVEL_STYLE[f["level"]](text, icon=LEVEL_ICON[f["level"]])
 
 
 def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:

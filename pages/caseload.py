@@ -11,7 +11,10 @@ q = components.query
 
 st.title("Caseload outcomes")
 options = q("caseload_options")
-labels = {(r.kind, r.value): r.label for r in options.itertuples()}
+labels = {
+    (r["kind"], r["value"]): r["label"]
+    for r in components.records(options, ["kind", "value", "label"])
+}
 
 
 def choices(kind: str) -> list[str]:

@@ -127,8 +127,8 @@ if requested and requested not in ids:
 
 if requested:
     pid = requested
-    row = agenda[agenda.patient_id == pid].iloc[0]
     position = ids.index(pid)
+    row = agenda.iloc[position]
     presenting = st.session_state.get("_presenting")
     if not presenting or presenting[0] != pid:
         st.session_state["_presenting"] = (pid, time.time())
@@ -289,24 +289,26 @@ if requested:
         st.subheader("Actions")
         if actions.empty:
             components.empty_state("No action items yet for this patient.")
-        for a in actions.itertuples():
+        action_columns = ["meeting_id", "meeting_date", "action", "owner", "owner_clinician_id",
+                          "due_date", "overdue", "item_id", "version", "status"]  # fmt: skip
+        for a in components.records(actions, action_columns):
             what, owner, due, status = st.columns([5, 2, 1.5, 1.6], vertical_alignment="center")
-            when = "this meeting" if a.meeting_id == meeting_id else f"{a.meeting_date:%d %b}"
-            what.markdown(f"{a.action}  \n:gray[agreed {when}]")
-            owner.markdown(a.owner or a.owner_clinician_id)
+            when = "this meeting" if a["meeting_id"] == meeting_id else f"{a['meeting_date']:%d %b}"
+            what.markdown(f"{a['action']}  \n:gray[agreed {when}]")
+            owner.markdown(a["owner"] or a["owner_clinician_id"])
             due.markdown(
-                f":orange[**due {a.due_date:%d %b}, overdue**]"
-                if a.overdue
-                else f"due {a.due_date:%d %b}"
+                f":orange[**due {a['due_date']:%d %b}, overdue**]"
+                if a["overdue"]
+                else f"due {a['due_date']:%d %b}"
             )
-            key = f"status_{a.item_id}_{a.version}"
+            key = f"status_{a['item_id']}_{a['version']}"
             status.selectbox(
                 "Status",
                 meeting.ACTION_STATUSES,
-                index=meeting.ACTION_STATUSES.index(a.status),
+                index=meeting.ACTION_STATUSES.index(a["status"]),
                 key=key,
                 on_change=set_status,
-                args=(a.item_id, a.version, key),
+                args=(a["item_id"], a["version"], key),
                 label_visibility="collapsed",
             )
 
@@ -316,8 +318,8 @@ if requested:
             if frame.privacy_mode and not notes.empty:
                 st.caption(f"{len(notes)} decision note(s) saved; hidden in privacy mode.")
             else:
-                for n in notes.itertuples():
-                    st.markdown(f"- {n.note}  \n  :gray[{n.created_at:%H:%M}]")
+                for n in components.records(notes, ["note", "created_at"]):
+                    st.markdown(f"- {n['note']}  \n  :gray[{n['created_at']:%H:%M}]")
             with st.form("note", clear_on_submit=True, border=False):
                 st.text_area(
                     "Decision note",
