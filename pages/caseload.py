@@ -225,7 +225,21 @@ if tabs[3].open:
                 components.figure(charts.factor_bars, part, title, caseload.LOW_N), width="stretch"
             )
             with st.expander(f"{title}: the numbers, with home-practice adherence"):
-                st.dataframe(part.drop(columns=["factor_order", "group_order"]), hide_index=True)
+                st.dataframe(
+                    part.drop(columns=["factor_order", "group_order"]),
+                    hide_index=True,
+                    column_config={
+                        "meaningful_pct": st.column_config.NumberColumn(
+                            "meaningful %", format="%.1f"
+                        ),
+                        "median_change_pct": st.column_config.NumberColumn(
+                            "median change %", format="%+.1f"
+                        ),
+                        "adherence_pct": st.column_config.NumberColumn(
+                            "home-practice adherence %", format="%.1f"
+                        ),
+                    },
+                )
         if charts.sleep_and_pain_changes(outcome).empty:
             components.empty_state(
                 "Sleep change vs pain change: no patient in care 8 weeks with a current rating "

@@ -68,6 +68,7 @@ with right:
             column_config={
                 "accepted": st.column_config.NumberColumn(format="localized"),
                 "rejected": st.column_config.NumberColumn(format="localized"),
+                "batch_id": "batch",
             },
             placeholder="",
             key="batches",

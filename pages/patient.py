@@ -435,7 +435,11 @@ else:
         width="stretch",
         placeholder="—",
         column_config={
+            "times_taught": st.column_config.NumberColumn("times taught"),
             "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
+            "latest_teach_back": "latest teach-back",
+            "correct": st.column_config.NumberColumn("taught back correctly"),
+            "with_caregiver": st.column_config.NumberColumn("caregiver present"),
         },
     )
 
@@ -451,8 +455,14 @@ else:
         width="stretch",
         placeholder="—",
         column_config={
+            "drug_class": "class",
+            "daily_dose": st.column_config.NumberColumn("daily dose"),
             "start_date": st.column_config.DateColumn("start", format="D MMM YYYY"),
             "stop_date": st.column_config.DateColumn("stop", format="D MMM YYYY"),
+            "ome_mg_day": st.column_config.NumberColumn(
+                "OME mg/day", help="Oral morphine equivalent, mg a day (opioids)"
+            ),
+            "side_effects": "side effects",
         },
     )
 

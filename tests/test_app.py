@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import components, kept, store
+from dashboard import caseload, components, kept, store
 from tests.conftest import AS_OF, ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -189,3 +191,45 @@ def test_the_dashboard_keeps_the_answers_a_write_left_unkept_and_the_data_page_s
     assert metrics(at)["Data version"] == str(written + 1)  # kept once, on the first visit
     kept_then = at.metric[2].help
     assert f"Data last changed {components.format_time(pd.Timestamp(changed))}." == kept_then
+
+
+def headings(table) -> list[str]:
+    """A table's column headings as the browser shows them: each column's label where the page
+    gives one, else its name; hidden columns left out."""
+    config = json.loads(table.proto.columns or "{}")
+    shown = [(config.get(str(c)) or {}, str(c)) for c in table.value.columns]
+    return [conf.get("label") or name for conf, name in shown if not conf.get("hidden")]
+
+
+@pytest.mark.parametrize(
+    ("page", "params"),
+    [
+        ("patient", {"patient": "P0006"}),  # teach-back, medications, barriers ...
+        ("data", {}),
+        *[
+            ("caseload", {"tab": tab})
+            for tab in caseload.TABS
+            if tab not in ("Pain change", "Trends")
+        ],
+    ],
+)
+def test_every_table_is_headed_in_words_not_column_names(sample_db, monkeypatch, page, params):
+    """A heading reads 'times taught', 'OME mg/day', 'meaningful %', never a store column name
+    such as 'times_taught' or 'ome_mg_day' (the teach-back, medication and factor tables and the
+    import batches showed theirs)."""
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"../pages/{page}.py").run()
+    assert not at.exception, at.exception
+    tables = [headings(t) for t in at.dataframe]
+    assert tables, f"the {page} page {params} shows no table"
+    assert [h for table in tables for h in table if "_" in h] == []
+    if page == "patient":
+        assert ["topic", "times taught", "latest", "latest teach-back", "taught back correctly",
+                "caregiver present"] in tables  # fmt: skip
+        medications = next(t for t in tables if t[0] == "drug")
+        assert {"class", "daily dose", "OME mg/day", "side effects"} <= set(medications)
