@@ -319,7 +319,7 @@ if requested:
                 st.caption(f"{len(notes)} decision note(s) saved; hidden in privacy mode.")
             else:
                 for n in components.records(notes, ["note", "created_at"]):
-                    st.markdown(f"- {n['note']}  \n  :gray[{n['created_at']:%H:%M}]")
+                    st.markdown(f"- {n['note']}  \n  :gray[{n['created_at']:%H:%M} UTC]")
             with st.form("note", clear_on_submit=True, border=False):
                 st.text_area(
                     "Decision note",

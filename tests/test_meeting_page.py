@@ -167,6 +167,29 @@ def test_two_sessions_add_actions_to_the_same_patient_and_both_are_kept(meeting_
     assert "Physio: pacing plan" in text and "Psychology: sleep hygiene" in text
 
 
+def test_a_decision_note_shows_with_the_time_it_was_saved_in_utc(meeting_page, sample_db):
+    """With privacy mode off, a saved note reads with its time and the zone the store keeps
+    times in ('09:41 UTC'), as the meeting's start time does; a bare '09:41' read as local."""
+    at = meeting_page(patient=FIRST)
+    at.sidebar.toggle(key="privacy_mode").set_value(False).run()
+    at.button(key="privacy_off_confirm").click().run()
+    at.text_area(key="note_text").set_value("Refer to sleep clinic")
+    at.button(key="FormSubmitter:note-Save note").click().run()
+    assert not at.exception, at.exception
+    st_ = reopen_store(sample_db)
+    try:
+        (saved,) = (
+            st_.cursor()
+            .execute("SELECT created_at FROM review_items WHERE kind = 'note'")
+            .fetchone()
+        )
+    finally:
+        st_.close()
+    assert f"- Refer to sleep clinic  \n  :gray[{saved:%H:%M} UTC]" in [
+        m.value for m in at.markdown
+    ]
+
+
 def test_a_stale_status_change_is_refused_in_a_sentence(meeting_page):
     one = meeting_page(patient=FIRST)
     one.text_input(key="action_text").set_value("Refer to pain clinic")
