@@ -981,6 +981,18 @@ def shared_screen_style() -> None:
         .st-key-presenter button p { font-size: 1.25rem; }
         .st-key-presenter [data-testid="stBadge"] p, .st-key-presenter .stBadge p { font-size: 1.3rem; }
         .st-key-presenter [data-testid="stCaptionContainer"] p { font-size: 1.15rem; }
+        /* Metrics whose type fits their column: on a laptop or a 1,280-px projector with the
+           sidebar open a metric's column is half a 1,920-px screen's, and a label cut to
+           'Days since r…' says nothing. Each metric's column is a size container, and its type
+           scales with it (cqi: a hundredth of its width) up to the shared screen's size. What
+           still does not fit (a button's label on a narrower screen) wraps rather than being
+           cut. */
+        .st-key-presenter_metrics [data-testid="stColumn"] { container-type: inline-size; }
+        .st-key-presenter_metrics [data-testid="stMetricLabel"] p { font-size: min(1.4rem, 12cqi); }
+        .st-key-presenter_metrics [data-testid="stMetricValue"] p { font-size: min(3.6rem, 38cqi); }
+        .st-key-presenter_metrics [data-testid="stMetricDelta"] p,
+        .st-key-presenter_metrics [data-testid="stMetricDelta"] div { font-size: min(1.4rem, 13cqi); }
+        .st-key-presenter_nav button p, .st-key-presenter_metrics p { white-space: normal; }
         </style>"""
     )
 

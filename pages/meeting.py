@@ -155,8 +155,10 @@ if requested:
 
     components.shared_screen_style()
     with st.container(key="presenter"):
-        back, prev, progress, nxt, timer = st.columns(
-            [1.1, 1.2, 4, 1.2, 1.3], vertical_alignment="center"
+        # Wide enough for 'Previous' in the shared screen's type on a 1,280-px screen with the
+        # sidebar open (it was cut to 'Pr…'); components.shared_screen_style() fits the type.
+        back, prev, progress, nxt, timer = st.container(key="presenter_nav").columns(
+            [1.7, 1.85, 3, 1.35, 1.45], vertical_alignment="center"
         )
         back.button("Agenda", icon=":material/list:", on_click=go, args=(None,))
         prev.button(
@@ -188,11 +190,23 @@ if requested:
         flash()
         left, right = st.columns([3, 2], gap="large")
         with left:
-            pain, review, goals = st.columns(3)
+            pain, review, goals = st.container(key="presenter_metrics").columns(3)
+            # A metric's value is a number or a word short enough for its column in the shared
+            # screen's type ('none reviewed' was cut to 'none re…' even at 1,920 px); what it
+            # means is said in the delta below it.
+            rated = pd.notna(summary.current_nrs)
             pain.metric(
                 "Pain now (NRS)",  # "(baseline)" was cut off on a 1,600-px shared screen
-                f"{summary.current_nrs:.1f}" if pd.notna(summary.current_nrs) else "no rating",
-                **components.nrs_change(summary.change_points, summary.baseline_nrs),
+                f"{summary.current_nrs:.1f}" if rated else "none",
+                **(
+                    components.nrs_change(summary.change_points, summary.baseline_nrs)
+                    if rated
+                    else {
+                        "delta": "no rating in 7 days",
+                        "delta_color": "off",
+                        "delta_arrow": "off",
+                    }
+                ),
                 help="Mean NRS of the last 7 days; the change is from the baseline, the mean of "
                 "the first 7 days of care.",
             )
@@ -207,8 +221,10 @@ if requested:
                 "Goals on track",
                 f"{summary.goals_on_track} of {summary.goals_reviewed}"
                 if summary.goals_reviewed
-                else "none reviewed",
-                delta=f"GAS T {summary.gas_t:.0f}" if pd.notna(summary.gas_t) else None,
+                else "—",
+                delta=f"GAS T {summary.gas_t:.0f}"
+                if pd.notna(summary.gas_t)
+                else (None if summary.goals_reviewed else "none reviewed yet"),
                 help=f"Reviewed goals at attainment ≥ 0, of {summary.goals} set.",
                 delta_color="off",
                 delta_arrow="off",

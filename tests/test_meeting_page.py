@@ -308,11 +308,30 @@ def test_the_presenters_goals_say_none_reviewed_rather_than_0_of_0(meeting_page,
         st_.close()
     assert summary.loc["P0043", "goals"] == 2 and summary.loc["P0043", "goals_reviewed"] == 0
     goals = {m.label: m for m in meeting_page(patient="P0043").metric}["Goals on track"]
-    assert goals.value == "none reviewed"
+    assert (goals.value, goals.delta) == ("—", "none reviewed yet")  # '0 of 0' said nothing
     first = summary.loc[FIRST]
     goals = {m.label: m for m in meeting_page(patient=FIRST).metric}["Goals on track"]
     assert first.goals_reviewed > 0
     assert goals.value == f"{first.goals_on_track} of {first.goals_reviewed}"
+
+
+def test_the_presenter_says_none_for_a_patient_with_no_rating_in_the_last_7_days(
+    meeting_page, sample_db
+):
+    """A patient on the agenda whose last 7 days have no pain rating: the value is a word that
+    fits its column ('no rating' did not, in the shared screen's type), and the delta says why."""
+    st_ = store.open_store(sample_db)
+    try:
+        with st_.write() as w:
+            w.execute(
+                "DELETE FROM pain_ratings WHERE patient_id = ? AND CAST(ts AS DATE) > ?",
+                [FIRST, AS_OF - dt.timedelta(days=7)],
+            )
+            store.refresh_derived(w, None)
+    finally:
+        st_.close()
+    pain = {m.label: m for m in meeting_page(patient=FIRST).metric}["Pain now (NRS)"]
+    assert (pain.value, pain.delta) == ("none", "no rating in 7 days")
 
 
 def test_a_chip_shows_its_level_and_name_and_its_reason_only_as_text_masked_in_privacy_mode():
