@@ -300,7 +300,10 @@ class _ShownFigure(go.Figure):
 
 
 def _built(build: str, args: tuple, kwargs: tuple) -> go.Figure:
-    """charts.<build>(*args, **kwargs) as the dashboard draws it: unchecked (charts.unchecked)."""
+    """charts.<build>(*args, **kwargs) as the dashboard draws it: unchecked (charts.unchecked);
+    an Answer among them as its frame."""
+    args = _frames(args)
+    kwargs = tuple(zip((k for k, _ in kwargs), _frames(tuple(v for _, v in kwargs)), strict=True))
     with charts.unchecked():
         return _ShownFigure.of(getattr(charts, build)(*args, **dict(kwargs)))
 
@@ -308,11 +311,34 @@ def _built(build: str, args: tuple, kwargs: tuple) -> go.Figure:
 _FIGURES = _Memo(_built, max_entries=128)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A query's answer named by what it is the answer to: the store, its data version, the
+    query and its parameters (sorted (name, value) pairs). figure() and table() take one in
+    place of the frame and tell it apart by that name, where a frame is pickled cell by cell on
+    every rerun (a patient's 15 inputs: 9.7 ms of an 80-ms cached rerun here): an answer is
+    computed once for those four and never changed (_cached), so they stand for its cells."""
+
+    db: str
+    data_version: int
+    name: str
+    params: tuple
+
+    def frame(self) -> pd.DataFrame:
+        return _answer(self.db, self.data_version, self.name, dict(self.params))
+
+
+def _frames(values: tuple) -> tuple:
+    """`values` with each Answer in them as its frame."""
+    return tuple(v.frame() if isinstance(v, Answer) else v for v in values)
+
+
 def figure(build, *args, **kwargs) -> go.Figure:
     """charts.<build>(*args, **kwargs), built once for the same inputs and then shared: the
     builders are pure, and building a plotly figure costs more than drawing it again. The
     figure returned is shared, so it is never changed afterwards. The inputs are told apart
-    by every value in them, frames cell by cell (their digest, as _frame_digest's)."""
+    by every value in them, frames cell by cell (their digest, as _frame_digest's), and an
+    Answer by its name; each Answer is given to the builder as its frame."""
     kwargs_ = tuple(sorted(kwargs.items()))
     key = (build.__name__, _frame_digest((args, kwargs_)))
     return _FIGURES(key, build.__name__, args, kwargs_)
@@ -428,8 +454,13 @@ class Prefetch:
             _PREFETCH.submit(_prefetch_one, ctx, *key)
 
     def __getitem__(self, key: str) -> pd.DataFrame:
+        return self.ref(key).frame()
+
+    def ref(self, key: str) -> Answer:
+        """The answer `key`, by its name: for figure() and table(), which then need not read
+        its cells to tell it apart."""
         name, params = self.calls[key]
-        return _answer(*self._of, name, params)
+        return Answer(*self._of, name, tuple(sorted(params.items())))
 
 
 def default_as_of() -> dt.date:
@@ -608,10 +639,14 @@ def patient_label(name: str | None, patient_id: str, privacy_mode: bool) -> str:
     return privacy.patient_display(name, patient_id, privacy_mode=False)
 
 
-def _arrow_table(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+def _arrow_table(frame: pd.DataFrame | Answer, spelt_columns: tuple) -> pa.Table | pd.DataFrame:
     """The Arrow table st.dataframe makes of `frame` (pyarrow's own from_pandas, the index as
-    pyarrow keeps it), so that it sends the same bytes; the frame itself when pyarrow cannot
-    convert it, for st.dataframe's own fixes."""
+    pyarrow keeps it), so that it sends the same bytes, with its `spelt_columns` spelt(); the
+    frame itself when pyarrow cannot convert it, for st.dataframe's own fixes."""
+    if isinstance(frame, Answer):
+        frame = frame.frame()
+    if spelt_columns:
+        frame = spelt(frame, *spelt_columns)
     try:
         return pa.Table.from_pandas(frame)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -621,11 +656,21 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
 _TABLES = _Memo(_arrow_table, max_entries=128)
 
 
-def table(frame: pd.DataFrame, **kwargs) -> None:
+def table(frame: pd.DataFrame | Answer, *, spell: tuple[str, ...] = (), **kwargs) -> None:
     """st.dataframe(frame, **kwargs), the frame turned into Arrow once for the same cells (its
-    digest, as a figure's inputs) and kept: st.dataframe turns a frame into Arrow again on every
-    rerun (the patient page's cached rerun at 20,000 patients: medians 81-96 ms to 74-86)."""
-    st.dataframe(_TABLES((_frame_digest(frame),), frame), **kwargs)
+    digest, as a figure's inputs; an Answer by its name) and kept: st.dataframe turns a frame
+    into Arrow again on every rerun (the patient page's cached rerun at 20,000 patients: medians
+    81-96 ms to 74-86). `spell`: code columns shown as people read them (spelt()), spelt in
+    that one turn too (1.1 ms a table on every rerun)."""
+    st.dataframe(shown_table(frame, spell), **kwargs)
+
+
+def shown_table(
+    frame: pd.DataFrame | Answer, spell: tuple[str, ...] = ()
+) -> pa.Table | pd.DataFrame:
+    """What table() hands st.dataframe for `frame` and `spell`: made once and kept."""
+    spell = tuple(spell)
+    return _TABLES((_frame_digest((frame, spell)),), frame, spell)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

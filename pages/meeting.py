@@ -230,12 +230,11 @@ if requested:
                 delta_arrow="off",
             )
             nrs_ref = answers["nrs_ref"].iloc[0].to_dict()
-            daily, markers = span["daily"], span["markers"]
             st.plotly_chart(
                 components.figure(
                     charts.shared_screen_pain_trend,
-                    daily,
-                    markers,
+                    span.ref("daily"),
+                    span.ref("markers"),
                     summary.baseline_nrs,
                     nrs_ref,
                     care_start,

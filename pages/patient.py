@@ -129,7 +129,7 @@ with st.container(border=True):
     if len(conditions) > 1:
         with st.expander(f"Recorded conditions ({len(conditions)})"):
             components.table(
-                conditions,
+                answers.ref("conditions"),
                 hide_index=True,
                 column_config={
                     "onset_date": st.column_config.DateColumn("onset", format="YYYY-MM-DD"),
@@ -241,8 +241,8 @@ if pain["nrs"].notna().any():
     st.plotly_chart(
         components.figure(
             charts.pain_trend,
-            pain,
-            markers,
+            span.ref("pain_daily"),
+            span.ref("timeline_markers"),
             summary.baseline_nrs,
             nrs_ref,
             start,
@@ -261,7 +261,13 @@ if pain["nrs"].notna().any():
         components.empty_state("No pain qualities or interference recorded in this period.")
     else:
         st.plotly_chart(
-            components.figure(charts.pain_qualities, qualities, interference, start, as_of),
+            components.figure(
+                charts.pain_qualities,
+                span.ref("pain_qualities_weekly"),
+                span.ref("interference_weekly"),
+                start,
+                as_of,
+            ),
             width="stretch",
         )
 else:
@@ -274,7 +280,10 @@ if ladder.empty:
     components.empty_state("No desensitization sessions in this period.")
 else:
     st.plotly_chart(
-        components.figure(charts.desensitization_ladder, ladder, start, as_of), width="stretch"
+        components.figure(
+            charts.desensitization_ladder, span.ref("desensitization_weekly"), start, as_of
+        ),
+        width="stretch",
     )
 
 st.subheader("Graded functional tasks")
@@ -283,10 +292,12 @@ if tasks.empty:
     components.empty_state("No graded functional tasks in this period.")
 else:
     st.plotly_chart(
-        components.figure(charts.functional_tasks, tasks, start, as_of), width="stretch"
+        components.figure(charts.functional_tasks, span.ref("functional_tasks"), start, as_of),
+        width="stretch",
     )
     components.table(
-        components.spelt(span["functional_tasks_latest"], "domain"),
+        span.ref("functional_tasks_latest"),
+        spell=("domain",),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -311,14 +322,20 @@ else:
     with left:
         if (measures["measure"] == "grip").any():
             st.plotly_chart(
-                components.figure(charts.grip_strength, measures, start, as_of), width="stretch"
+                components.figure(
+                    charts.grip_strength, span.ref("objective_measures"), start, as_of
+                ),
+                width="stretch",
             )
         else:
             components.empty_state("No grip measurements in this period.")
     with right:
         if (measures["measure"] == "rom").any():
             st.plotly_chart(
-                components.figure(charts.range_of_motion, measures, start, as_of), width="stretch"
+                components.figure(
+                    charts.range_of_motion, span.ref("objective_measures"), start, as_of
+                ),
+                width="stretch",
             )
         else:
             components.empty_state("No range-of-motion measurements in this period.")
@@ -330,7 +347,9 @@ if scores.empty:
     components.empty_state("No questionnaires scored in this period.")
 else:
     st.plotly_chart(
-        components.figure(charts.questionnaires, scores, start, as_of, frame.privacy_mode),
+        components.figure(
+            charts.questionnaires, span.ref("assessments"), start, as_of, frame.privacy_mode
+        ),
         width="stretch",
     )
 
@@ -340,7 +359,9 @@ sleep = span["sleep"]
 if sleep.empty:
     components.empty_state("No sleep diary entries in this period.")
 else:
-    st.plotly_chart(components.figure(charts.sleep_and_pain, sleep, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.sleep_and_pain, span.ref("sleep"), start, as_of), width="stretch"
+    )
     corr = span["sleep_pain_correlation"].iloc[0]
     if corr.n >= 14 and pd.notna(corr.spearman_rho):
         st.markdown(
@@ -380,7 +401,10 @@ else:
         + "."
     )
     st.plotly_chart(
-        components.figure(charts.caregiver_and_peer_support, support, start, as_of), width="stretch"
+        components.figure(
+            charts.caregiver_and_peer_support, span.ref("social_support"), start, as_of
+        ),
+        width="stretch",
     )
 
 barriers = answers["barriers"]
@@ -389,7 +413,8 @@ if barriers.empty:
     components.empty_state("No barriers recorded.")
 else:
     components.table(
-        components.spelt(barriers[["kind", "open", "opened", "closed", "owner", "action"]], "kind"),
+        barriers[["kind", "open", "opened", "closed", "owner", "action"]],
+        spell=("kind",),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -405,7 +430,8 @@ if adaptations.empty:
     components.empty_state("No adaptations recommended.")
 else:
     components.table(
-        components.spelt(adaptations, "setting", "kind", "effect"),
+        adaptations,
+        spell=("setting", "kind", "effect"),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -421,7 +447,10 @@ if practice.empty:
 else:
     threshold = json.loads(rules.params)["adherence_below_pct"]
     st.plotly_chart(
-        components.figure(charts.home_practice, practice, threshold, start, as_of), width="stretch"
+        components.figure(
+            charts.home_practice, span.ref("home_practice_weekly"), threshold, start, as_of
+        ),
+        width="stretch",
     )
 
 teach_back = answers["teach_back"]
@@ -430,7 +459,7 @@ if teach_back.empty:
     components.empty_state("No education sessions recorded.")
 else:
     components.table(
-        teach_back,
+        answers.ref("teach_back"),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -450,7 +479,8 @@ if medications.empty:
     components.empty_state("No medications recorded.")
 else:
     components.table(
-        components.spelt(medications, "change"),
+        answers.ref("medications"),
+        spell=("change",),
         hide_index=True,
         width="stretch",
         placeholder="—",
@@ -474,13 +504,19 @@ if reviews.empty:
     components.empty_state("No goal reviews yet.")
 else:
     st.plotly_chart(
-        components.figure(charts.goal_attainment, reviews, gas_t, start, as_of), width="stretch"
+        components.figure(
+            charts.goal_attainment, answers.ref("goal_reviews"), answers.ref("gas_t"), start, as_of
+        ),
+        width="stretch",
     )
 milestones = answers["milestones"]
 if milestones.empty:
     components.empty_state("No milestones set.")
 else:
-    st.plotly_chart(components.figure(charts.milestones, milestones, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.milestones, answers.ref("milestones"), start, as_of),
+        width="stretch",
+    )
 
 # ---- Attendance -------------------------------------------------------------------------------
 st.subheader("Attendance")
@@ -488,4 +524,7 @@ attendance = span["attendance_weekly"]
 if attendance.empty:
     components.empty_state("No sessions in this period.")
 else:
-    st.plotly_chart(components.figure(charts.attendance, attendance, start, as_of), width="stretch")
+    st.plotly_chart(
+        components.figure(charts.attendance, span.ref("attendance_weekly"), start, as_of),
+        width="stretch",
+    )

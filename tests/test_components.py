@@ -220,12 +220,70 @@ def test_a_table_is_sent_as_st_dataframe_sends_its_frame_and_made_once_for_the_s
         )
 
     frame = medications()
-    sent = components._TABLES((components._frame_digest(frame),), frame)
+    sent = components.shown_table(frame)
     assert dataframe_util.convert_arrow_table_to_arrow_bytes(
         sent
     ) == dataframe_util.convert_pandas_df_to_arrow_bytes(frame)
     again = medications()
-    assert components._TABLES((components._frame_digest(again),), again) is sent
+    assert components.shown_table(again) is sent
     changed = frame.assign(dose_mg=[150.0, np.nan, 50.0])
-    made = components._TABLES((components._frame_digest(changed),), changed)
+    made = components.shown_table(changed)
     assert made is not sent and made.column("dose_mg").to_pylist()[2] == 50.0
+    # Spelt as it is made: the same bytes as the spelt frame's, kept apart from the unspelt.
+    coded = frame.assign(drug=pd.array(["no_change", "dose_increase", None], dtype="str"))
+    spelt = components.shown_table(coded, spell=("drug",))
+    assert dataframe_util.convert_arrow_table_to_arrow_bytes(
+        spelt
+    ) == dataframe_util.convert_pandas_df_to_arrow_bytes(components.spelt(coded, "drug"))
+    assert spelt.column("drug").to_pylist() == ["no change", "dose increase", None]
+    assert components.shown_table(coded) is not spelt
+
+
+def test_an_answer_by_its_name_is_drawn_as_its_frame_and_anew_for_new_data(sample_db, monkeypatch):
+    """A figure or a table given an Answer (the page's Prefetch.ref) is the one its frame makes;
+    once the store's data changes, the page's Answer names the new data version, and its figure
+    and table are made anew from the new rows, never the old ones'."""
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    from dashboard import charts
+
+    start = AS_OF - dt.timedelta(days=27)
+    try:
+
+        def opened():
+            return components.Prefetch(
+                attendance=("patient_attendance_weekly", dict(patient_id="P0006", start=start,
+                                                              as_of=AS_OF)),
+                medications=("patient_medications", dict(patient_id="P0006", as_of=AS_OF)),
+            )  # fmt: skip
+
+        page = opened()
+        ref, frame = page.ref("attendance"), page["attendance"]
+        assert (ref.name, dict(ref.params)["patient_id"]) == ("patient_attendance_weekly", "P0006")
+        by_name = components.figure(charts.attendance, ref, start, AS_OF)
+        by_cells = components.figure(charts.attendance, frame, start, AS_OF)
+        assert by_name.to_dict() == by_cells.to_dict()
+        assert components.figure(charts.attendance, page.ref("attendance"), start, AS_OF) is by_name
+        meds = components.shown_table(page.ref("medications"), spell=("change",))
+        assert meds.equals(components.shown_table(components.spelt(page["medications"], "change")))
+        assert "no_change" not in meds.column("change").to_pylist()
+
+        st_ = components.current_store()
+        with st_.write() as w:  # a session at the as-of date now not attended
+            w.execute(
+                "UPDATE sessions SET status = 'dna' WHERE patient_id = 'P0006' "
+                "AND CAST(ts AS DATE) BETWEEN ? AND ?",
+                [start, AS_OF],
+            )
+            w.execute("UPDATE medications SET change = 'stop' WHERE patient_id = 'P0006'")
+        later = opened()
+        assert later.ref("attendance").data_version > ref.data_version
+        redrawn = components.figure(charts.attendance, later.ref("attendance"), start, AS_OF)
+        assert redrawn is not by_name
+        from_rows = components.figure(charts.attendance, later["attendance"], start, AS_OF)
+        assert redrawn.to_dict() == from_rows.to_dict()
+        assert redrawn.to_dict() != by_name.to_dict()
+        remade = components.shown_table(later.ref("medications"), spell=("change",))
+        assert set(remade.column("change").to_pylist()) == {"stop"}
+    finally:
+        components.open_store.clear()
+        gc.collect()
