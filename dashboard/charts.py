@@ -348,7 +348,7 @@ def _copied(value):
     return value
 
 
-def _layout(fig: Draft, title: str, height: int = HEIGHT) -> Draft:
+def _layout(fig: Draft, title: str, height: int = HEIGHT, subtitle: str | None = None) -> Draft:
     """Every chart's title, font, size and margins. Its axes do not grow the margins to fit their
     labels unless they ask to (automargin): the margins fit the labels, and the axes whose
     category labels can be long ask. Fitting them is a second layout pass in the browser for
@@ -367,10 +367,21 @@ def _layout(fig: Draft, title: str, height: int = HEIGHT) -> Draft:
         title={"text": title, "font": {"size": 20}, "x": 0, "xanchor": "left"},
         font={"size": FONT_SIZE, "color": INK},
         height=height,
-        margin={"l": 70, "r": 20, "t": 60, "b": 50},
+        margin={"l": 70, "r": 20, "t": 60 if subtitle is None else 105, "b": 50},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
         hoverlabel={"font_size": FONT_SIZE},
     )
+    if subtitle is not None:  # what the marks mean, on a line of its own under the title,
+        # both at the top, above the subplots' own titles
+        fig.update_layout(
+            title={
+                "subtitle": {"text": subtitle, "font": {"size": FONT_SIZE}},
+                "yref": "container",
+                "y": 1,
+                "yanchor": "top",
+                "pad": {"t": 12},
+            }
+        )
     return fig
 
 
@@ -889,10 +900,12 @@ def questionnaires(
         fig.update_yaxes(range=[lo - 0.5, hi + 0.5], row=r, col=c)
     fig.update_xaxes(range=[pd.Timestamp(start), pd.Timestamp(end)], tickformat="%b")
     fig.update_annotations(font_size=18)
+    # The key under the title, not in it: in one line it ran past a laptop's chart (1,280 px).
     return _layout(
         fig,
-        "Questionnaires (shaded: reference bands; dashed green: meaningful change from the first score)",
-        height=290 * rows_n + 60,
+        "Questionnaires",
+        height=290 * rows_n + 105,
+        subtitle="Shaded: reference bands. Dashed green: meaningful change from the first score.",
     ).figure()
 
 

@@ -467,6 +467,18 @@ def default_as_of() -> dt.date:
     return kept.default_as_of()
 
 
+# Every page's metrics fit their columns on a laptop's 1,280 px with the sidebar open, where
+# their labels and values were cut ('Meaningful pain reducti…', '07 Dec 05:…'): each metric is a
+# size container, and its label and value scale with its width (cqi: a hundredth of it) down to
+# a floor, past which a label wraps rather than being cut. At 1,600 px and up they keep
+# Streamlit's sizes.
+FIT_CSS = """
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricLabel"] p { font-size: clamp(0.75rem, 7cqi, 0.875rem); white-space: normal; }
+[data-testid="stMetricValue"] p { font-size: clamp(1.75rem, 18cqi, 2.25rem); }
+"""
+
+
 def frame(meeting_page: bool = False) -> Frame:
     """Draw the sidebar (as-of date, privacy mode, freshness) and the privacy indicator.
 
@@ -504,6 +516,7 @@ def frame(meeting_page: bool = False) -> Frame:
             ),
         )
         _freshness(st_)
+        st.html(f"<style>{FIT_CSS}</style>")
     if meeting_page:
         _meeting_privacy_prompt(st_, as_of)
     if privacy_mode:
@@ -794,7 +807,8 @@ def patient_picker(privacy_mode: bool) -> str | None:
     st.session_state[PATIENT_KEY] = patient_id
     labels = {patient_id: patient_label(row["name"], patient_id, privacy_mode)}
     labels |= choices.labels
-    pick, prev_col, next_col = st.columns([6, 1, 1], vertical_alignment="bottom")
+    # Wide enough for 'Previous' on a laptop's 1,280 px with the sidebar open (cut to 'Pr…').
+    pick, prev_col, next_col = st.columns([5, 1.3, 1.3], vertical_alignment="bottom")
     with pick:
         st.selectbox(
             "Patient",
@@ -904,8 +918,11 @@ def report_buttons(frame: Frame, patient_id: str, start: dt.date) -> None:
         ("pdf", "application/pdf", ":material/picture_as_pdf:"),
         ("html", "text/html", ":material/description:"),
     )
-    for column, (fmt, mime, icon) in zip(st.columns([1, 1, 3]), kinds, strict=False):
-        column.download_button(
+    # In a row, each as wide as its label: in columns 'Progress report (HTML)' was cut on a
+    # laptop's 1,280 px.
+    row = st.container(horizontal=True)
+    for fmt, mime, icon in kinds:
+        row.download_button(
             f"Progress report ({fmt.upper()})",
             data=make(fmt),
             file_name=report.file_name(patient_id, frame.as_of, frame.privacy_mode, fmt),
@@ -1028,11 +1045,10 @@ def shared_screen_style() -> None:
         .st-key-presenter [data-testid="stCaptionContainer"] p { font-size: 1.15rem; }
         /* Metrics whose type fits their column: on a laptop or a 1,280-px projector with the
            sidebar open a metric's column is half a 1,920-px screen's, and a label cut to
-           'Days since r…' says nothing. Each metric's column is a size container, and its type
-           scales with it (cqi: a hundredth of its width) up to the shared screen's size. What
-           still does not fit (a button's label on a narrower screen) wraps rather than being
-           cut. */
-        .st-key-presenter_metrics [data-testid="stColumn"] { container-type: inline-size; }
+           'Days since r…' says nothing. Each metric is a size container (FIT_CSS), and its
+           type scales with it (cqi: a hundredth of its width) up to the shared screen's size.
+           What still does not fit (a button's label on a narrower screen) wraps rather than
+           being cut. */
         .st-key-presenter_metrics [data-testid="stMetricLabel"] p { font-size: min(1.4rem, 12cqi); }
         .st-key-presenter_metrics [data-testid="stMetricValue"] p { font-size: min(3.6rem, 38cqi); }
         .st-key-presenter_metrics [data-testid="stMetricDelta"] p,

@@ -184,9 +184,10 @@ def test_a_period_from_the_link_sets_every_charts_range_and_keeps_the_baseline(p
 
 def test_questionnaires_shade_the_reference_bands_and_mark_item_9(page):
     at = page(PATIENT)
-    q = charts(at)[
-        "Questionnaires (shaded: reference bands; dashed green: meaningful change from the first score)"
-    ]
+    q = charts(at)["Questionnaires"]
+    assert q["layout"]["title"]["subtitle"]["text"] == (
+        "Shaded: reference bands. Dashed green: meaningful change from the first score."
+    )
     bands = [t["name"] for t in q["data"] if t.get("fill") == "toself"]
     assert {"PHQ9 band moderately severe", "PHQ9 band severe", "ISI band moderate"} <= set(bands)
     assert any(t.get("name") == "PHQ-9 item 9 > 0" for t in q["data"])

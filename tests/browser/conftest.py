@@ -136,3 +136,19 @@ CUT_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyCh
 def cut_labels(page: Page) -> list[str]:
     """The axis labels of the page's charts that are cut off at an edge (none on a good page)."""
     return page.evaluate(CUT_LABELS_JS)
+
+
+# The text cut off (wider than the box that clips it, as a label cut to 'Pr…') inside the
+# elements a selector finds, as [text, its width, the box's]; charts' SVG text aside (that is
+# CUT_LABELS_JS'), and the data grids' cells, which scroll.
+CUT_TEXT_JS = """(selector) => [...document.querySelectorAll(selector)]
+    .flatMap(root => [...root.querySelectorAll('*')])
+    .filter(e => !e.closest('svg') && !e.closest("[data-testid='stDataFrame']")
+        && e.textContent.trim() && e.offsetParent !== null
+        && getComputedStyle(e).overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1)
+    .map(e => [e.textContent.trim().slice(0, 60), e.scrollWidth, e.clientWidth])"""
+
+
+def cut_text(page: Page, selector: str = "[data-testid='stMain']") -> list:
+    """The text cut off on screen inside `selector` (none on a page that fits its screen)."""
+    return page.evaluate(CUT_TEXT_JS, selector)

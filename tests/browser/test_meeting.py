@@ -10,17 +10,9 @@ import duckdb
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser.conftest import cut_labels, launch, screenshot, stop, wait_idle
+from tests.browser.conftest import cut_labels, cut_text, launch, screenshot, stop, wait_idle
 
 SHARED_SCREEN = {"width": 1920, "height": 1080}
-# The text cut off (wider than the box that clips it) inside the elements a selector finds, as
-# [text, its width, the box's]: none on a page that fits its screen (charts' SVG text aside: that
-# is cut_labels').
-CUT_TEXT_JS = """(selector) => [...document.querySelectorAll(selector)]
-    .flatMap(root => [...root.querySelectorAll('*')])
-    .filter(e => !e.closest('svg') && e.textContent.trim()
-        && getComputedStyle(e).overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1)
-    .map(e => [e.textContent.trim(), e.scrollWidth, e.clientWidth])"""
 
 
 def main(page: Page):
@@ -79,7 +71,7 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     page.set_viewport_size({"width": 1280, "height": SHARED_SCREEN["height"]})
     expect(page.get_by_role("button", name="Agenda")).to_be_visible()
     wait_idle(page)
-    assert page.evaluate(CUT_TEXT_JS, ".st-key-presenter") == []
+    assert cut_text(page, ".st-key-presenter") == []
     assert cut_labels(page) == []
     metrics = page.locator(".st-key-presenter_metrics [data-testid='stMetric']")
     assert metrics.count() == 3

@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 
 from dashboard import kept, store
 from tests.browser.conftest import (
+    cut_labels,
+    cut_text,
     expect_cell,
     grid_text,
     launch,
@@ -93,6 +95,24 @@ def test_privacy_mode_shows_the_indicator_on_every_page(server, page):
     page.reload()  # sticky for the browser session, not just one connection
     wait_idle(page)
     expect(page.get_by_text(BANNER)).to_be_visible()
+
+
+def test_every_page_fits_a_laptop_with_the_sidebar_open(server, page):
+    """On a laptop's 1,280 px with the sidebar open no label, value or button is cut off (they
+    were: 'Meaningful pain reducti…', 'Pr…', 'Progress report (HT…', '07 Dec 05:…'), and no
+    chart's title or axis label runs past its edge (the questionnaires' title did)."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    pages = ("/", "/patient?patient=P0006", "/caseload", "/caseload?tab=Factors", "/data")
+    for path in pages:
+        page.goto(server.url + path)
+        wait_idle(page)
+        expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
+        expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
+        assert (path, cut_text(page)) == (path, [])
+        assert (path, cut_labels(page)) == (path, [])
+        if path.startswith("/patient"):
+            expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
+            screenshot(page, "patient-page-1280")
 
 
 def test_as_of_date_comes_from_the_link(server, page):
