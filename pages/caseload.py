@@ -21,7 +21,7 @@ def choices(kind: str) -> list[str]:
     return options[options.kind == kind]["value"].tolist()
 
 
-# The period's three choices whole on a laptop's 1,280 px with the sidebar open ('26' was cut).
+# The period's choices whole on a laptop's 1,280 px with the sidebar open ('26' was cut).
 weeks_col, site_col, clinician_col, condition_col = st.columns([2.2, 1.8, 1.9, 2.1])
 weeks = weeks_col.segmented_control(
     "Period (weeks)",
