@@ -100,13 +100,6 @@ def metric(page: Page, label: str):
     return box.locator("[data-testid='stMetricValue']")
 
 
-def grid_text(page: Page) -> str:
-    """The text of every cell of the data grids on the page (their accessible tables)."""
-    cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
-    cells.first.wait_for(state="attached")
-    return " | ".join(cells.all_inner_texts())
-
-
 def expect_cell(page: Page, text: str, count: int = 1) -> None:
     """Wait until a data-grid cell with exactly `text` is on the page."""
     cell = page.locator(
