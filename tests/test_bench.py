@@ -3,6 +3,7 @@ bench.json to say, never for a test)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from dashboard import bench, cli, schema
@@ -47,6 +48,14 @@ def test_a_small_benchmark_writes_every_figure(tmp_path, capsys):
     assert browser["server_peak_rss_mb"] > 50
     table = (out / "bench.md").read_text()
     assert "| caseload | 6 |" in table and "| meeting agenda | 5 |" in table
+    # The presenter is timed on a patient of the agenda (it was timed on the patient page's,
+    # not on it: the agenda with a warning); the AppTest run checks each page shows its patient.
+    assert figures["presented"] == bench.presented(
+        bench._agenda_rows(
+            out / "bench-120.duckdb", bench._params(dt.date.fromisoformat(figures["as_of"]), "")
+        )
+    )
+    assert f"the presenter {figures['presented']}, the agenda's first row" in table
     assert (
         "the pandas approach" in table
         and "- Against the floor, like for like: meeting agenda" in table
