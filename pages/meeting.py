@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, components, meeting, privacy
+from dashboard.importer import plural
 
 frame = components.current_frame()
 as_of = frame.as_of
@@ -249,7 +250,7 @@ if requested:
             components.flag_callouts(components.flags_frame(flags.get(pid, [])), frame.privacy_mode)
             st.subheader("Goals and milestones")
             st.markdown(
-                f"- {brief.milestones_achieved} of {brief.milestones} milestones achieved"
+                f"- {brief.milestones_achieved} of {plural(brief.milestones, 'milestone')} achieved"
                 + (
                     f"; latest {brief.last_milestone_date:%d %b}"
                     if pd.notna(brief.last_milestone_date)
@@ -285,7 +286,7 @@ if requested:
             if pd.notna(brief.social_date):
                 lines = [
                     f"caregiver: **{brief.caregiver_involvement or 'not recorded'}**",
-                    f"peer group: {brief.peer_group_sessions:.0f} sessions in 4 weeks"
+                    f"peer group: {plural(int(brief.peer_group_sessions), 'session')} in 4 weeks"
                     if pd.notna(brief.peer_group_sessions)
                     else None,
                     f"MSPSS {brief.mspss:.1f}"
@@ -403,7 +404,7 @@ cols[3].metric("Overdue actions", int(agenda.overdue_actions.sum()))
 cols[4].metric(
     "Planned time",
     f"{len(agenda) * planned_minutes} min",
-    help=f"{planned_minutes} minutes a patient (meeting details)",
+    help=f"{plural(planned_minutes, 'minute')} a patient (meeting details)",
 )
 if started:
     st.caption(

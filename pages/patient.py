@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, privacy
+from dashboard import charts, components, meeting, privacy
 
 frame = components.current_frame()
 as_of = frame.as_of
@@ -118,7 +118,7 @@ with st.container(border=True):
         cols[2].metric(
             "Next review due",
             f"{summary.next_review_due:%d %b %Y}",
-            delta=f"{overdue} days overdue" if overdue > 0 else None,
+            delta=meeting.due_text(overdue) if overdue > 0 else None,  # "1 day overdue"
             delta_color="inverse",
             help=f"Last review {summary.last_review:%d %b %Y} ({summary.last_review_kind}; a goal "
             "review or 'mark reviewed' in an MDT meeting counts, else the start of care)",

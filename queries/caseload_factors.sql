@@ -48,7 +48,7 @@ labelled AS (
     SELECT 6, 'Work status', patient_id, 1, coalesce(replace(work_status, '_', ' '), 'not recorded')
     FROM outcome
     UNION ALL
-    SELECT 7, 'Workplace accommodation', patient_id, 1, coalesce(accommodation, 'not recorded')
+    SELECT 7, 'Workplace accommodation', patient_id, 1, coalesce(replace(accommodation, '_', ' '), 'not recorded')
     FROM outcome
 )
 SELECT

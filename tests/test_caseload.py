@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import queries
 from dashboard import caseload, charts, cli, components, store
+from tests.conftest import AS_OF as SAMPLE_AS_OF
 from tests.conftest import ROOT
 from tests.test_flags import AS_OF, at10, day, insert, pain, patient
 
@@ -389,3 +390,28 @@ def test_open_barriers_are_counted_by_kind_spelt_out(sample_db, monkeypatch):
     finally:
         components.open_store.clear()
         gc.collect()
+
+
+def test_the_factors_name_their_groups_in_words(sample_db, monkeypatch):
+    """Each bar of the Factors tab is named as people say it: 'Workplace accommodation: in
+    place', 'Work status: off work' (the accommodation read 'in_place')."""
+    monkeypatch.setenv(store.DB_ENV, str(sample_db))
+    monkeypatch.setenv("MDT_AS_OF", SAMPLE_AS_OF.isoformat())
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params["tab"] = "Factors"
+        at.run()
+        at.switch_page("../pages/caseload.py").run()
+        assert not at.exception
+        bars = [
+            label
+            for c in at.get("plotly_chart")
+            for trace in json.loads(c.proto.spec)["data"]
+            for label in trace.get("y", [])
+            if isinstance(label, str)
+        ]
+    finally:
+        components.open_store.clear()
+        gc.collect()
+    assert "Workplace accommodation: in place" in bars and "Work status: off work" in bars
+    assert [b for b in bars if "_" in b] == []

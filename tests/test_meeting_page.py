@@ -445,3 +445,33 @@ def test_the_presenter_says_when_pain_has_not_changed_and_when_the_next_mileston
     assert when >= str(AS_OF)
     text = page_text(meeting_page(patient="P0007"))
     assert f"next: {what} (due {dt.date.fromisoformat(when):%d %b})" in text
+
+
+def test_the_presenter_counts_one_milestone_and_one_peer_session_in_the_singular(
+    meeting_page, sample_db
+):
+    """P0006 has three milestones and no peer-group session in the 4 weeks before their latest
+    social-support record: '0 of 3 milestones', '0 sessions'. With one of each, the presenter
+    says '1 milestone' and '1 session' ('0 of 1 milestones', '1 sessions' before)."""
+    text = page_text(meeting_page(patient=FIRST))
+    assert re.search(r"- \d of 3 milestones achieved", text)
+    assert "peer group: 0 sessions in 4 weeks" in text
+    st_ = reopen_store(sample_db)
+    try:
+        with st_.write() as w:
+            w.execute(
+                "DELETE FROM milestones WHERE patient_id = ? AND milestone_id <> "
+                "(SELECT min(milestone_id) FROM milestones WHERE patient_id = ?)",
+                [FIRST, FIRST],
+            )
+            w.execute(
+                "UPDATE social_support SET peer_group_sessions = 1 WHERE patient_id = ? AND "
+                "date = (SELECT max(date) FROM social_support WHERE patient_id = ? AND date <= ?)",
+                [FIRST, FIRST, AS_OF],
+            )
+            store.refresh_derived(w, None)
+    finally:
+        st_.close()
+    text = page_text(meeting_page(patient=FIRST))
+    assert re.search(r"- \d of 1 milestone achieved", text)
+    assert "peer group: 1 session in 4 weeks" in text

@@ -10,6 +10,7 @@ from collections import defaultdict
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import queries
 from dashboard import charts as charts_module
 from dashboard import measures, store
 from tests.conftest import AS_OF, ROOT, SAMPLE_DATA
@@ -398,3 +399,19 @@ def test_the_functional_tasks_table_gives_times_in_minutes_as_its_chart_does(pag
     )
     fig = charts(at)["Graded functional tasks (open circle: not completed)"]
     assert fig["layout"]["yaxis"]["title"]["text"] == "Completion time (min) ↓ better"
+
+
+def test_a_review_one_day_overdue_says_1_day(page, sample_db, monkeypatch):
+    """The day after P0006's next review falls due, the page says '1 day overdue' ('1 days
+    overdue' before), as the meeting's agenda does; a week later '8 days overdue'."""
+    st_ = store.open_store(sample_db, read_only=True)
+    try:
+        due = queries.run(st_.cursor(), "patient_summary", as_of=AS_OF, patient_ids=[PATIENT])
+    finally:
+        st_.close()
+    due = due.next_review_due.iloc[0].date()
+    assert due > AS_OF  # no review between the as-of date and then: the same due date
+    for days, said in ((1, "1 day overdue"), (8, "8 days overdue")):
+        monkeypatch.setenv("MDT_AS_OF", (due + dt.timedelta(days=days)).isoformat())
+        review = next(m for m in page(PATIENT).metric if m.label == "Next review due")
+        assert (review.value, review.delta) == (f"{due:%d %b %Y}", said)

@@ -142,6 +142,17 @@ CUT_TEXT_JS = """(selector) => [...document.querySelectorAll(selector)]
     .map(e => [e.textContent.trim().slice(0, 60), e.scrollWidth, e.clientWidth])"""
 
 
+# Each data grid whose columns run past its width (it scrolls sideways): its column headings.
+SIDEWAYS_GRIDS_JS = """() => [...document.querySelectorAll("[data-testid='stDataFrame']")]
+  .filter(g => { const s = g.querySelector('.dvn-scroller'); return s && s.scrollWidth > s.clientWidth; })
+  .map(g => [...g.querySelectorAll("[role='columnheader']")].map(h => h.textContent).join(' | '))"""
+
+
+def sideways_grids(page: Page) -> list[str]:
+    """The data grids on the page too narrow for their columns, by their headings."""
+    return page.evaluate(SIDEWAYS_GRIDS_JS)
+
+
 def cut_text(page: Page, selector: str = "[data-testid='stMain']") -> list:
     """The text cut off on screen inside `selector` (none on a page that fits its screen)."""
     return page.evaluate(CUT_TEXT_JS, selector)
