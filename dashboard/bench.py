@@ -210,14 +210,14 @@ def _run_page(
     return time.perf_counter() - started
 
 
-def query_times(db: Path, as_of: dt.date, patient_id: str) -> dict:
+def query_times(db: Path, as_of: dt.date, patient_id: str, rows: list[str]) -> dict:
     """Each page's queries: cold on a freshly opened store, then warm. For a page that builds on
     the answers the store keeps (kept.py), also cold for the day before, which it does not keep:
-    what the page costs when it computes them itself."""
+    what the page costs when it computes them itself. `rows`: the as-of day's _agenda_rows()."""
     out = {}
     params = _params(as_of, patient_id)
     not_kept = _params(as_of - dt.timedelta(days=1), patient_id)
-    rows, rows_not_kept = _agenda_rows(db, params), _agenda_rows(db, not_kept)
+    rows_not_kept = _agenda_rows(db, not_kept)
     for page, names in PAGES.items():
         # The presenter opens on a patient of the agenda: its first row, that day's.
         shown = presented(rows) if page == "meeting presenter" else patient_id
@@ -628,7 +628,8 @@ def run(patients: int, weeks: int, out: Path) -> dict:
     finally:
         st_.close()
     patient_id, other_id, *new_patients = first["patient_id"]
-    presented_id = presented(_agenda_rows(db, _params(as_of, patient_id)))
+    agenda_rows = _agenda_rows(db, _params(as_of, patient_id))
+    presented_id = presented(agenda_rows)
     figures = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(db),
@@ -637,7 +638,7 @@ def run(patients: int, weeks: int, out: Path) -> dict:
         "presented": presented_id,
         "sizes": sizes(db),
         "import": imported or "reused an existing store",
-        "queries": query_times(db, as_of, patient_id),
+        "queries": query_times(db, as_of, patient_id, agenda_rows),
         **floor_ms(db),
         "kept_refresh_ms": keep_ms(db, as_of),
         "ours": approach(db, as_of, "sql"),
