@@ -4,6 +4,7 @@ the drill-down link, the masked export, and `mdt-dashboard caseload`."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import gc
@@ -21,6 +22,31 @@ from tests.conftest import ROOT
 from tests.test_flags import AS_OF, at10, day, insert, pain, patient
 
 APP = str(ROOT / "dashboard" / "app.py")
+
+
+def opened(tab: str) -> AppTest:
+    """The caseload page opened on `tab` through AppTest (the store and day from the
+    environment)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["tab"] = tab
+    at.run()
+    at.switch_page("../pages/caseload.py").run()
+    assert not at.exception, (tab, at.exception)
+    return at
+
+
+@contextlib.contextmanager
+def caseload_tab(db, as_of: dt.date, tab: str, monkeypatch):
+    """opened(tab) on the store `db` as of `as_of`; the server's store closed after."""
+    monkeypatch.setenv(store.DB_ENV, str(db))
+    monkeypatch.setenv("MDT_AS_OF", as_of.isoformat())
+    try:
+        yield opened(tab)
+    finally:
+        components.open_store.clear()
+        gc.collect()
+
+
 PERIOD = caseload.Period(AS_OF, 12)  # 29 Aug .. 20 Nov 2026; the previous: 6 Jun .. 28 Aug
 
 
@@ -301,14 +327,6 @@ def test_each_tab_opened_from_the_url_shows_its_own_answers_and_only_those(craft
     monkeypatch.setenv(store.DB_ENV, str(db))
     monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
 
-    def opened(tab: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.query_params["tab"] = tab
-        at.run()
-        at.switch_page("../pages/caseload.py").run()
-        assert not at.exception, (tab, at.exception)
-        return at
-
     def figures(at) -> list[dict]:
         return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
@@ -350,22 +368,12 @@ def test_trends_before_anyone_has_8_weeks_in_care_say_so_instead_of_an_empty_cha
     cohorts = caseload.cohorts(run_on(st_), june, caseload.Filters())
     st_.close()
     assert cohorts.outcome_n.sum() == 0 and len(cohorts) > 0
-    monkeypatch.setenv(store.DB_ENV, str(sample_db))
-    monkeypatch.setenv("MDT_AS_OF", june.isoformat())
-    try:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.query_params["tab"] = "Trends"
-        at.run()
-        at.switch_page("../pages/caseload.py").run()
-        assert not at.exception
+    with caseload_tab(sample_db, june, "Trends", monkeypatch) as at:
         titles = [
             json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
         ]
         assert titles == ["Caseload over time"]
         assert any("no one who started care in the past year" in c.value for c in at.caption)
-    finally:
-        components.open_store.clear()
-        gc.collect()
 
 
 def test_open_barriers_are_counted_by_kind_spelt_out(sample_db, monkeypatch):
@@ -375,34 +383,17 @@ def test_open_barriers_are_counted_by_kind_spelt_out(sample_db, monkeypatch):
         rows = list(csv.DictReader(fh))
     open_ids = {r["patient_id"] for r in rows if r["opened"] <= str(AS_OF)
                 and not (r["closed"] and r["closed"] <= str(AS_OF))}  # fmt: skip
-    monkeypatch.setenv(store.DB_ENV, str(sample_db))
-    monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["tab"] = "Flags and barriers"
-    at.run()
-    at.switch_page("../pages/caseload.py").run()
-    try:
-        assert not at.exception, at.exception
+    with caseload_tab(sample_db, AS_OF, "Flags and barriers", monkeypatch) as at:
         shown = at.dataframe[1].value
-        assert not shown["kind"].str.contains("_").any()
-        assert "workplace accommodation" in set(shown["kind"])
-        assert open_ids and shown["patients"].max() <= len(open_ids)
-    finally:
-        components.open_store.clear()
-        gc.collect()
+    assert not shown["kind"].str.contains("_").any()
+    assert "workplace accommodation" in set(shown["kind"])
+    assert open_ids and shown["patients"].max() <= len(open_ids)
 
 
 def test_the_factors_name_their_groups_in_words(sample_db, monkeypatch):
     """Each bar of the Factors tab is named as people say it: 'Workplace accommodation: in
     place', 'Work status: off work' (the accommodation read 'in_place')."""
-    monkeypatch.setenv(store.DB_ENV, str(sample_db))
-    monkeypatch.setenv("MDT_AS_OF", SAMPLE_AS_OF.isoformat())
-    try:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.query_params["tab"] = "Factors"
-        at.run()
-        at.switch_page("../pages/caseload.py").run()
-        assert not at.exception
+    with caseload_tab(sample_db, SAMPLE_AS_OF, "Factors", monkeypatch) as at:
         bars = [
             label
             for c in at.get("plotly_chart")
@@ -410,8 +401,5 @@ def test_the_factors_name_their_groups_in_words(sample_db, monkeypatch):
             for label in trace.get("y", [])
             if isinstance(label, str)
         ]
-    finally:
-        components.open_store.clear()
-        gc.collect()
     assert "Workplace accommodation: in place" in bars and "Work status: off work" in bars
     assert [b for b in bars if "_" in b] == []
