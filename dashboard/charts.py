@@ -1142,19 +1142,44 @@ def attendance(weekly: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
 
 def for_shared_screen(fig: Draft, height: int = 560) -> Draft:
     """The same figure, readable from across a room: larger type, thicker lines, and the baseline
-    and meaningful-change zone labelled on the plot itself instead of in a legend."""
+    and meaningful-change zone labelled on the plot itself instead of in a legend.
+
+    Beside the flags on a laptop's or a projector's 1,280 px its plot was 228 px wide of 441:
+    the axis title and the lanes' names took the rest, and the dates ran into each other (at
+    1,600 px '15 Nov' touched '29 Nov'; at 1,280 they were turned aslant and overlapped). So
+    what the axis means is said under the title, the lanes are named in smaller type, and there
+    are at most five dates (plotly places one per 80 px or so, for its own 12-px type), as short
+    as they can be."""
     big = FONT_SIZE + 8
     fig.update_layout(
         height=height,
         showlegend=False,
         font={"size": big},
-        title={"font": {"size": big + 6}},
+        title={
+            "font": {"size": big + 6},
+            "subtitle": {"text": "NRS 0-10, lower is better", "font": {"size": big - 4}},
+            "yref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 12},
+        },
         hoverlabel={"font_size": big},
-        margin={"l": 90, "r": 30, "t": 60, "b": 40},
+        margin={"l": 90, "r": 30, "t": 100, "b": 40},
     )
     # the large labels grow the margins as they need (the others do not: _layout)
-    fig.update_xaxes(tickfont={"size": big}, title_font={"size": big}, automargin=True)
+    fig.update_xaxes(
+        tickfont={"size": big},
+        title_font={"size": big},
+        automargin=True,
+        nticks=5,
+        tickformatstops=[  # '1 Oct' a week or a month apart; further apart, month and year
+            {"dtickrange": [None, "M1"], "value": "%-d %b"},
+            {"dtickrange": ["M2", None], "value": "%b<br>%Y"},
+        ],
+    )
     fig.update_yaxes(tickfont={"size": big}, title_font={"size": big}, automargin=True)
+    fig.update_yaxes(title_text="", row=1, col=1)  # said in the subtitle
+    fig.update_yaxes(tickfont={"size": big - 6}, row=2, col=1)  # the lanes
     fig.update_traces(line_width=5, selector={"name": "7-day mean"})
     fig.update_traces(marker_size=9, selector={"name": "Daily pain"})
     for trace in fig.data:
@@ -1163,7 +1188,7 @@ def for_shared_screen(fig: Draft, height: int = 560) -> Draft:
         if name.startswith("Baseline"):  # above the dashed line, at its right end
             place = {"x": x[-1], "y": y[-1], "xanchor": "right", "yanchor": "bottom"}
         elif name.startswith("Meaningful reduction"):  # inside the zone, top left
-            label = name.split(" (")[0]
+            label = name.split(" (")[0].replace(": ", ":<br>")  # narrow beside the flags
             place = {"x": x[0], "y": max(y), "xanchor": "left", "yanchor": "top"}
         else:
             continue
@@ -1174,6 +1199,7 @@ def for_shared_screen(fig: Draft, height: int = 560) -> Draft:
             yref="y",
             showarrow=False,
             font={"size": big - 2, "color": INK},
+            align="left",
             bgcolor="rgba(255,255,255,0.8)",
         )
     return fig

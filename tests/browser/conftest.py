@@ -131,6 +131,27 @@ def cut_labels(page: Page) -> list[str]:
     return page.evaluate(CUT_LABELS_JS)
 
 
+# Each chart's x-axis tick labels that run into the next one (closer than 4 px, or over it,
+# as dates turned aslant are): per chart title, the two labels and how far apart they are.
+CROWDED_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")].flatMap(c => {
+  const title = c.querySelector('.gtitle')?.textContent || '?';
+  return [...c.querySelectorAll('.xaxislayer-above')].flatMap(layer => {
+    const boxes = [...layer.querySelectorAll('text')].filter(t => t.textContent)
+      .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0)
+      .sort((a, b) => a[1].left - b[1].left);
+    return boxes.slice(1).flatMap(([text, r], i) => {
+      const [before, b] = boxes[i], apart = r.left - b.right;
+      return apart < 4 ? [`${title}: "${before}" and "${text}" ${apart.toFixed(1)} px apart`] : [];
+    });
+  });
+})"""
+
+
+def crowded_labels(page: Page) -> list[str]:
+    """The x-axis labels of the page's charts that run into each other (none on a good page)."""
+    return page.evaluate(CROWDED_LABELS_JS)
+
+
 # The text cut off (wider than the box that clips it, as a label cut to 'Pr…') inside the
 # elements a selector finds, as [text, its width, the box's]; charts' SVG text aside (that is
 # CUT_LABELS_JS'), and the data grids' cells, which scroll.

@@ -10,7 +10,15 @@ import duckdb
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser.conftest import cut_labels, cut_text, launch, screenshot, stop, wait_idle
+from tests.browser.conftest import (
+    crowded_labels,
+    cut_labels,
+    cut_text,
+    launch,
+    screenshot,
+    stop,
+    wait_idle,
+)
 
 SHARED_SCREEN = {"width": 1920, "height": 1080}
 
@@ -65,7 +73,13 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     expect(page.locator("#mdt-timer")).to_contain_text("/ 4:00")
     expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
     assert cut_labels(page) == []  # the shared screen's large labels whole
+    assert crowded_labels(page) == []
     screenshot(page, "meeting-presenter")
+    # Narrower, the pain chart's dates do not run into each other: at 1,600 px '15 Nov' touched
+    # '29 Nov', and at 1,280 they were turned aslant over each other.
+    page.set_viewport_size({"width": 1600, "height": SHARED_SCREEN["height"]})
+    wait_idle(page)
+    assert crowded_labels(page) == []
     # On a laptop's or a projector's 1,280 px with the sidebar open, the top bar's buttons and
     # the metrics show every word whole (they were cut to 'A…', 'Pr…' and 'Days since r…').
     page.set_viewport_size({"width": 1280, "height": SHARED_SCREEN["height"]})
@@ -73,6 +87,9 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     wait_idle(page)
     assert cut_text(page, ".st-key-presenter") == []
     assert cut_labels(page) == []
+    assert crowded_labels(page) == []
+    pain = page.locator(".st-key-presenter_pain")
+    expect(pain.locator(".gtitle-subtitle")).to_have_text("NRS 0-10, lower is better")
     metrics = page.locator(".st-key-presenter_metrics [data-testid='stMetric']")
     assert metrics.count() == 3
     for label in ("Pain now (NRS)", "Days since review", "Goals on track"):

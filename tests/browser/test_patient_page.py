@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import cut_labels, metric, screenshot, wait_idle
+from tests.browser.conftest import crowded_labels, cut_labels, metric, screenshot, wait_idle
 
 SECTIONS = [
     "Since baseline",
@@ -36,6 +36,7 @@ def test_deep_link_opens_the_patient_with_every_section(server, page, tmp_path):
     expect(charts.first).to_be_visible()
     assert charts.count() >= 10
     assert cut_labels(page) == []  # every axis label whole on the screen
+    assert crowded_labels(page) == []  # and apart from the next
     screenshot(page, "patient-page", whole=True)
 
     with page.expect_download() as download:

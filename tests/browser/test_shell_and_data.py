@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from dashboard import kept, store
 from tests.browser.conftest import (
+    crowded_labels,
     cut_labels,
     cut_text,
     expect_cell,
@@ -100,8 +101,8 @@ def test_privacy_mode_shows_the_indicator_on_every_page(server, page):
 def test_every_page_fits_a_laptop_with_the_sidebar_open(server, page):
     """On a laptop's 1,280 px with the sidebar open no label, value or button is cut off (they
     were: 'Meaningful pain reducti…', 'Pr…', 'Progress report (HT…', '07 Dec 05:…'), and no
-    chart's title or axis label runs past its edge (the questionnaires' title did), and the
-    data page's row counts are whole."""
+    chart's title or axis label runs past its edge (the questionnaires' title did) or into the
+    next, and the data page's row counts are whole."""
     page.set_viewport_size({"width": 1280, "height": 800})
     pages = ("/", "/patient?patient=P0006", "/caseload", "/caseload?tab=Factors", "/data")
     for path in pages:
@@ -111,6 +112,7 @@ def test_every_page_fits_a_laptop_with_the_sidebar_open(server, page):
         expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
         assert (path, cut_text(page)) == (path, [])
         assert (path, cut_labels(page)) == (path, [])
+        assert (path, crowded_labels(page)) == (path, [])  # no dates run together
         if path == "/data":  # the row counts fit their half ('1,27' for 1,272 in two fifths)
             expect_cell(page, "pain_ratings")
             assert "table | group | rows" not in sideways_grids(page)
