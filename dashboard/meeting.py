@@ -23,6 +23,7 @@ import pandas as pd
 
 import queries
 from dashboard import kept, privacy, report, store
+from dashboard.importer import plural
 
 ACTION_STATUSES = ("open", "done", "cancelled")
 AGENDA_FORMATS = ("md", "json", "pdf")
@@ -125,6 +126,11 @@ def _insert_item(cur: duckdb.DuckDBPyConnection, actor: str, **values) -> str:
         f"INSERT INTO review_items ({cols}) VALUES ({', '.join('$' + c for c in row)})", row
     )
     return item_id
+
+
+def hidden_notes(count: int) -> str:
+    """What privacy mode shows of a patient's decision notes: how many, not what they say."""
+    return f"{plural(count, 'decision note')}, hidden in privacy mode"
 
 
 def save_details(
@@ -594,7 +600,7 @@ def minutes_markdown(doc: Document) -> str:
         lines += ["", "Flags:"] + ([f"- {_flag_line(f)}" for f in p["flags"]] or ["- none"])
         lines += ["", "Decisions:"]
         if p["notes_hidden"]:
-            lines.append(f"- {p['notes_hidden']} decision note(s), hidden in privacy mode")
+            lines.append(f"- {hidden_notes(p['notes_hidden'])}")
         lines += [f"- {n}" for n in p["notes"]] or (
             [] if p["notes_hidden"] else ["- none recorded"]
         )
@@ -670,7 +676,7 @@ def minutes_html(doc: Document) -> str:
     for p in b["patients"]:
         notes = [e(n) for n in p["notes"]]
         if p["notes_hidden"]:
-            notes.append(f"{p['notes_hidden']} decision note(s), hidden in privacy mode")
+            notes.append(hidden_notes(p["notes_hidden"]))
         actions = [
             f"{e(a['action'])} — owner {e(a['owner'] or '')}, due {e(a['due_date'] or '')}, {e(a['status'])}"
             for a in p["actions"]

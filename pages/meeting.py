@@ -332,7 +332,7 @@ if requested:
         notes_col, action_col = st.columns(2, gap="large")
         with notes_col:
             if frame.privacy_mode and not notes.empty:
-                st.caption(f"{len(notes)} decision note(s) saved; hidden in privacy mode.")
+                st.caption(f"Saved: {meeting.hidden_notes(len(notes))}.")
             else:
                 for n in components.records(notes, ["note", "created_at"]):
                     st.markdown(f"- {n['note']}  \n  :gray[{n['created_at']:%H:%M} UTC]")

@@ -259,7 +259,7 @@ def test_minutes_list_what_was_decided_and_are_masked_in_privacy_mode(sample_db)
     assert "item 9" in md_open  # the safety reason, in full, when privacy mode is off
     for text in (meeting.render(private, "md").decode(), pdf_text):
         assert "F.E. ·0006" in text and "Finley Example" not in text
-        assert "Safety plan" not in text and "1 decision note(s), hidden in privacy mode" in text
+        assert "Safety plan" not in text and "1 decision note, hidden in privacy mode" in text
         assert "safety flag: see record" in text and "item 9" not in text
         assert "Call GP about sleep" in text and "privacy mode" in text
 

@@ -123,7 +123,7 @@ def test_present_decide_mark_reviewed_and_find_it_all_after_a_restart(meeting_pa
     text = page_text(at)
     assert "Call GP about sleep medication" in text
     assert "Reviewed in this meeting" in text
-    assert "1 decision note(s) saved; hidden in privacy mode." in text
+    assert "Saved: 1 decision note, hidden in privacy mode." in text
     assert "Safety plan in place" not in text
     {b.label: b for b in at.button}["Next"].click().run()
     assert at.get("progress")[0].proto.text == f"**2 of {agenda_size}**"
