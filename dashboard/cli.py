@@ -319,7 +319,9 @@ def cmd_agenda(args) -> int:
     out = args.out or (
         "-" if args.format != "pdf" else meeting.file_name("agenda", day, args.private, "pdf")
     )
-    return _emit(data, out, f"the agenda for {day} ({len(doc.body['patients'])} patients)")
+    return _emit(
+        data, out, f"the agenda for {day} ({importer.plural(len(doc.body['patients']), 'patient')})"
+    )
 
 
 def cmd_caseload(args) -> int:

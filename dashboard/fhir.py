@@ -609,7 +609,10 @@ def converted(path: Path, today: dt.date | None = None) -> Iterator[Converted]:
                 + "."
             )
         for table, n in conv.merged.items():
-            notices.append(f"{n:,} repeated {table} rows (same key) were kept once.")
+            notices.append(
+                f"{n:,} repeated {table} {'row' if n == 1 else 'rows'} (same key) "
+                f"{'was' if n == 1 else 'were'} kept once."
+            )
         errors = [
             RowError(w.file, w.line, w.place(field_path) if w.rtype != "?" else None, value, rule)
             for w, field_path, value, rule in conv.errors

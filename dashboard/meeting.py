@@ -545,7 +545,7 @@ def agenda_markdown(doc: Document) -> str:
     lines = [
         f"# MDT agenda, {doc.day:%d %B %Y}",
         "",
-        f"{len(patients)} patients. Order: urgent first, then the number of review-level flags, "
+        f"{plural(len(patients), 'patient')}. Order: urgent first, then the number of review-level flags, "
         "then days overdue for review.",
         "",
         "| # | id | patient | clinician | on the agenda because | pain baseline → now | "
@@ -586,7 +586,7 @@ def minutes_markdown(doc: Document) -> str:
         f"# MDT meeting minutes, {doc.day:%d %B %Y}",
         "",
         f"Attendees: {', '.join(b['attendees']) or 'not recorded'}",
-        f"Agenda: {b['agenda_size']} patients; discussed {len(b['patients'])}; "
+        f"Agenda: {plural(b['agenda_size'], 'patient')}; discussed {len(b['patients'])}; "
         f"marked reviewed {b['reviewed']}.",
         "",
     ]
@@ -656,7 +656,7 @@ def agenda_html(doc: Document) -> str:
         for p in doc.body["patients"]
     )
     body = (
-        f"<h1>MDT agenda, {doc.day:%d %B %Y}</h1><p>{len(doc.body['patients'])} patients. Order: "
+        f"<h1>MDT agenda, {doc.day:%d %B %Y}</h1><p>{plural(len(doc.body['patients']), 'patient')}. Order: "
         "urgent first, then the number of review-level flags, then days overdue for review.</p>"
         "<table><tr><th>#</th><th>patient</th><th>clinician</th><th>flags (reason; rule and values)</th>"
         "<th>pain baseline → now</th><th>days since review</th><th>open actions</th></tr>"
@@ -671,7 +671,7 @@ def minutes_html(doc: Document) -> str:
     parts = [
         f"<h1>MDT meeting minutes, {doc.day:%d %B %Y}</h1>",
         f"<p>Attendees: {e(', '.join(b['attendees']) or 'not recorded')}<br>Agenda: "
-        f"{b['agenda_size']} patients; discussed {len(b['patients'])}; marked reviewed {b['reviewed']}.</p>",
+        f"{plural(b['agenda_size'], 'patient')}; discussed {len(b['patients'])}; marked reviewed {b['reviewed']}.</p>",
     ]
     for p in b["patients"]:
         notes = [e(n) for n in p["notes"]]

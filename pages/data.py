@@ -167,7 +167,7 @@ elif result is not None:
     if result.errors:
         shown = result.errors[: importer.SCREEN_ERRORS]
         st.markdown(
-            f"**{len(result.errors):,} problems** "
+            f"**{importer.plural(len(result.errors), 'problem')}** "
             + (
                 f"(the first {len(shown)} are shown; the report has all of them)"
                 if len(result.errors) > len(shown)

@@ -141,7 +141,7 @@ def test_every_resource_type_maps_to_its_table(tmp_path):
     notices = " ".join(result.notices)
     assert "Claim 1" in notices and "Immunization 1" in notices and "Encounter (IMP) 1" in notices
     assert "8302-2 (1)" in notices and "x-panel" not in notices  # the panel's pain was read
-    assert "1 repeated medications rows (same key) were kept once." in notices
+    assert "1 repeated medications row (same key) was kept once." in notices
 
     patient = rows(db, "SELECT patient_id, mrn, name, birth_year, sex, condition, condition_code, "
                        "start_date, status, discharge_date FROM patients")  # fmt: skip

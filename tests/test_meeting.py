@@ -296,6 +296,19 @@ def test_cli_agenda_prints_the_same_agenda_in_the_same_order(sample_db, capsys, 
     assert f"Wrote the agenda for {AS_OF} ({len(ids)} patients)" in capsys.readouterr().out
 
 
+def test_an_agenda_of_one_patient_says_1_patient(sample_db, capsys, tmp_path):
+    """23 May 2026, the first day of care of the first patient, the only one on the agenda (it
+    read '1 patients')."""
+    day = "2026-05-23"
+    assert cli.main(["agenda", "--as-of", day, "--db", str(sample_db)]) == 0
+    assert "\n1 patient. Order: urgent first" in capsys.readouterr().out
+    out = tmp_path / "agenda.json"
+    assert cli.main(["agenda", "--format", "json", "--as-of", day, "--db", str(sample_db),
+                     "--out", str(out)]) == 0  # fmt: skip
+    assert len(json.loads(out.read_text())["patients"]) == 1
+    assert f"Wrote the agenda for {day} (1 patient)" in capsys.readouterr().out
+
+
 def test_cli_agenda_while_the_store_is_busy_points_to_the_page(sample_db, capsys):
     import subprocess
     import sys
