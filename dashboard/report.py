@@ -161,20 +161,20 @@ def build(
 
 def flag_record(f, privacy_mode: bool) -> dict:
     """One flag (a row of patient_flags.sql, as a row tuple or a dict) for an export: rule,
-    name, level, reason, the values that fired it, date and source; the safety flag's detail is
-    masked in privacy mode."""
+    name, level, reason, the values that fired it, date and source; the safety flag's detail
+    (its values, reason and rule) is masked in privacy mode."""
     get = f.get if isinstance(f, dict) else lambda k: getattr(f, k)
     values = json.loads(get("evidence"))
-    reason = get("reason")
-    if get("flag") == "safety" and privacy_mode:
-        values, reason = {}, privacy.SAFETY_MASK
+    reason, rule_text = get("reason"), get("rule")
+    if get("flag") == "safety" and privacy_mode:  # its rule too: it names the item that fired
+        values, reason, rule_text = {}, privacy.SAFETY_MASK, None
     return {
         "rule": get("flag"),
         "name": get("name"),
         "level": get("level"),
         "reason": reason,
         "values": values,
-        "rule_text": get("rule"),
+        "rule_text": rule_text,
         "date": _plain(get("flag_date")),
         "source": get("source"),
     }
@@ -319,7 +319,8 @@ def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str
     flags = (
         "".join(
             f"<li class='{e(f['level'])}'><b>{e(f['name'])}</b> ({e(f['level'])}): {e(f['reason'])}"
-            f"<br><small>Rule: {e(f['rule_text'])}</small></li>"
+            + (f"<br><small>Rule: {e(f['rule_text'])}</small>" if f["rule_text"] else "")
+            + "</li>"
             for f in report.flags
         )
         or "<li>No flags on the as-of date.</li>"
