@@ -1324,6 +1324,7 @@ def cohort_trend(cohorts: pd.DataFrame, low_n: int) -> go.Figure:
             },
             text=[f"n={n}" for n in df["outcome_n"]],
             textposition="top center",
+            cliponaxis=False,  # a cohort at 100% shows its n above it (it was cut off)
             name="meaningful reduction",
             hovertemplate="%{x|%b %Y}: %{y:.0f}% (%{text})<extra></extra>",
         )

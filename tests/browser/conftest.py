@@ -152,6 +152,29 @@ def crowded_labels(page: Page) -> list[str]:
     return page.evaluate(CROWDED_LABELS_JS)
 
 
+# Each chart's point labels (a marker's text) cut off by the edge of its plot: drawn inside a
+# clipped layer and reaching past the plot's area (a cohort's 'n=2' above its point at 100%).
+CLIPPED_POINT_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")].flatMap(c => {
+  const title = c.querySelector('.gtitle')?.textContent || '?';
+  return [...c.querySelectorAll('.textpoint text')].flatMap(t => {
+    const subplot = t.closest('.subplot'), r = t.getBoundingClientRect();
+    if (!t.textContent || r.width === 0 || !subplot || !t.closest('[clip-path]')) return [];
+    const id = [...subplot.classList].find(k => k !== 'subplot');
+    const area = c.querySelector(`.nsewdrag[data-subplot="${id}"]`)?.getBoundingClientRect();
+    if (!area) return [];
+    const out = r.top < area.top - 1 || r.bottom > area.bottom + 1
+      || r.left < area.left - 1 || r.right > area.right + 1;
+    return out ? [`${title}: "${t.textContent}" cut off at the plot's edge`] : [];
+  });
+})"""
+
+
+def clipped_point_labels(page: Page) -> list[str]:
+    """The point labels of the page's charts cut off at their plot's edge (none on a good
+    page)."""
+    return page.evaluate(CLIPPED_POINT_LABELS_JS)
+
+
 # The text cut off (wider than the box that clips it, as a label cut to 'Pr…') inside the
 # elements a selector finds, as [text, its width, the box's]; charts' SVG text aside (that is
 # CUT_LABELS_JS'), and the data grids' cells, which scroll.

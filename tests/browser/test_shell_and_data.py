@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from dashboard import kept, store
 from tests.browser.conftest import (
+    clipped_point_labels,
     crowded_labels,
     cut_labels,
     cut_text,
@@ -113,6 +114,7 @@ def test_every_page_fits_a_laptop_with_the_sidebar_open(server, page):
         assert (path, cut_text(page)) == (path, [])
         assert (path, cut_labels(page)) == (path, [])
         assert (path, crowded_labels(page)) == (path, [])  # no dates run together
+        assert (path, clipped_point_labels(page)) == (path, [])
         if path == "/data":  # the row counts fit their half ('1,27' for 1,272 in two fifths)
             expect_cell(page, "pain_ratings")
             assert "table | group | rows" not in sideways_grids(page)
