@@ -260,6 +260,7 @@ if tabs[4].open:
                 q("caseload_flags", as_of=as_of, patient_ids=None, **filters.params()),
                 hide_index=True,
                 column_config={"flag": None, "name": "flag"},
+                height="content",  # a row per flag rule: every one in view, not scrolled to
             )
         with barriers_col:
             st.subheader("Open barriers by kind")
@@ -267,6 +268,7 @@ if tabs[4].open:
                 components.spelt(q("caseload_barriers", as_of=as_of, **filters.params()), "kind"),
                 hide_index=True,
                 column_config={"open_barriers": "open barriers"},
+                height="content",  # a row per kind of barrier
             )
 
 if tabs[5].open:

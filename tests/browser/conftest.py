@@ -192,6 +192,17 @@ SIDEWAYS_GRIDS_JS = """() => [...document.querySelectorAll("[data-testid='stData
   .map(g => [...g.querySelectorAll("[role='columnheader']")].map(h => h.textContent).join(' | '))"""
 
 
+# Each data grid whose rows run past its height (it scrolls down): its column headings.
+SCROLLING_GRIDS_JS = """() => [...document.querySelectorAll("[data-testid='stDataFrame']")]
+  .filter(g => { const s = g.querySelector('.dvn-scroller'); return s && s.scrollHeight > s.clientHeight + 1; })
+  .map(g => [...g.querySelectorAll("[role='columnheader']")].map(h => h.textContent).join(' | '))"""
+
+
+def scrolling_grids(page: Page) -> list[str]:
+    """The data grids on the page too short for their rows, by their headings."""
+    return page.evaluate(SCROLLING_GRIDS_JS)
+
+
 def sideways_grids(page: Page) -> list[str]:
     """The data grids on the page too narrow for their columns, by their headings."""
     return page.evaluate(SIDEWAYS_GRIDS_JS)

@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 from tests.browser.conftest import (
     clipped_point_labels,
     cut_labels,
+    expect_cell,
     metric,
     screenshot,
+    scrolling_grids,
     wait_idle,
 )
 
@@ -66,3 +68,16 @@ def test_a_cohort_at_100_percent_shows_its_n(server, page):
     expect(chart.locator(".textpoint text", has_text=re.compile(r"^n=2$"))).to_be_visible()
     assert clipped_point_labels(page) == []
     screenshot(page, "caseload-cohorts")
+
+
+def test_every_flag_and_kind_of_barrier_is_in_view(server, page):
+    """The flags' table has a row per flag rule and the barriers' a row per kind: each shows
+    them all (the flags' scrolled after ten rows, 'Pain flare' cut in half)."""
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(f"{server.url}/caseload?tab=Flags+and+barriers")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Patients by flag")).to_be_visible()
+    expect(page.locator("[data-testid='stDataFrame']")).to_have_count(2)
+    expect_cell(page, "Safety")  # the grids are drawn
+    expect_cell(page, "transport")
+    assert scrolling_grids(page) == []
