@@ -118,8 +118,10 @@ with st.container(border=True):
         cols[2].metric(
             "Next review due",
             f"{summary.next_review_due:%d %b %Y}",
-            delta=meeting.due_text(overdue) if overdue > 0 else None,  # "1 day overdue"
-            delta_color="inverse",
+            # "1 day overdue" in red; "due today" in grey, with no arrow
+            delta=meeting.due_text(overdue) if overdue >= 0 else None,
+            delta_color="inverse" if overdue > 0 else "off",
+            delta_arrow="auto" if overdue > 0 else "off",
             help=f"Last review {summary.last_review:%d %b %Y} ({summary.last_review_kind}; a goal "
             "review or 'mark reviewed' in an MDT meeting counts, else the start of care)",
         )

@@ -403,7 +403,8 @@ def test_the_functional_tasks_table_gives_times_in_minutes_as_its_chart_does(pag
 
 def test_a_review_one_day_overdue_says_1_day(page, sample_db, monkeypatch):
     """The day after P0006's next review falls due, the page says '1 day overdue' ('1 days
-    overdue' before), as the meeting's agenda does; a week later '8 days overdue'."""
+    overdue' before), as the meeting's agenda does; a week later '8 days overdue'; on the day
+    itself 'due today' (it said nothing), and the day before nothing."""
     st_ = store.open_store(sample_db, read_only=True)
     try:
         due = queries.run(st_.cursor(), "patient_summary", as_of=AS_OF, patient_ids=[PATIENT])
@@ -411,7 +412,7 @@ def test_a_review_one_day_overdue_says_1_day(page, sample_db, monkeypatch):
         st_.close()
     due = due.next_review_due.iloc[0].date()
     assert due > AS_OF  # no review between the as-of date and then: the same due date
-    for days, said in ((1, "1 day overdue"), (8, "8 days overdue")):
+    for days, said in ((1, "1 day overdue"), (8, "8 days overdue"), (0, "due today"), (-1, "")):
         monkeypatch.setenv("MDT_AS_OF", (due + dt.timedelta(days=days)).isoformat())
         review = next(m for m in page(PATIENT).metric if m.label == "Next review due")
         assert (review.value, review.delta) == (f"{due:%d %b %Y}", said)
