@@ -1185,8 +1185,9 @@ def for_shared_screen(fig: Draft, height: int = 560) -> Draft:
     for trace in fig.data:
         name = trace.get("name") or ""
         x, y = trace.get("x"), trace.get("y")
-        if name.startswith("Baseline"):  # above the dashed line, at its right end
-            place = {"x": x[-1], "y": y[-1], "xanchor": "right", "yanchor": "bottom"}
+        if name.startswith("Baseline"):  # above the dashed line, at its left end, where the
+            # baseline was measured: at the right end it hid the latest days' 7-day mean
+            place = {"x": x[0], "y": y[0], "xanchor": "left", "yanchor": "bottom"}
         elif name.startswith("Meaningful reduction"):  # inside the zone, top left
             label = name.split(" (")[0].replace(": ", ":<br>")  # narrow beside the flags
             place = {"x": x[0], "y": max(y), "xanchor": "left", "yanchor": "top"}
