@@ -186,26 +186,22 @@ CUT_TEXT_JS = """(selector) => [...document.querySelectorAll(selector)]
     .map(e => [e.textContent.trim().slice(0, 60), e.scrollWidth, e.clientWidth])"""
 
 
-# Each data grid whose columns run past its width (it scrolls sideways): its column headings.
-SIDEWAYS_GRIDS_JS = """() => [...document.querySelectorAll("[data-testid='stDataFrame']")]
-  .filter(g => { const s = g.querySelector('.dvn-scroller'); return s && s.scrollWidth > s.clientWidth; })
-  .map(g => [...g.querySelectorAll("[role='columnheader']")].map(h => h.textContent).join(' | '))"""
-
-
-# Each data grid whose rows run past its height (it scrolls down): its column headings.
-SCROLLING_GRIDS_JS = """() => [...document.querySelectorAll("[data-testid='stDataFrame']")]
-  .filter(g => { const s = g.querySelector('.dvn-scroller'); return s && s.scrollHeight > s.clientHeight + 1; })
+# Each data grid that scrolls (its columns run past its width, or its rows past its height,
+# as `across` says): its column headings.
+SCROLLING_GRIDS_JS = """(across) => [...document.querySelectorAll("[data-testid='stDataFrame']")]
+  .filter(g => { const s = g.querySelector('.dvn-scroller');
+    return s && (across ? s.scrollWidth > s.clientWidth : s.scrollHeight > s.clientHeight + 1); })
   .map(g => [...g.querySelectorAll("[role='columnheader']")].map(h => h.textContent).join(' | '))"""
 
 
 def scrolling_grids(page: Page) -> list[str]:
     """The data grids on the page too short for their rows, by their headings."""
-    return page.evaluate(SCROLLING_GRIDS_JS)
+    return page.evaluate(SCROLLING_GRIDS_JS, False)
 
 
 def sideways_grids(page: Page) -> list[str]:
     """The data grids on the page too narrow for their columns, by their headings."""
-    return page.evaluate(SIDEWAYS_GRIDS_JS)
+    return page.evaluate(SCROLLING_GRIDS_JS, True)
 
 
 def cut_text(page: Page, selector: str = "[data-testid='stMain']") -> list:
