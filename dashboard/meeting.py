@@ -658,7 +658,7 @@ def agenda_html(doc: Document) -> str:
     body = (
         f"<h1>MDT agenda, {doc.day:%d %B %Y}</h1><p>{plural(len(doc.body['patients']), 'patient')}. Order: "
         "urgent first, then the number of review-level flags, then days overdue for review.</p>"
-        "<table><tr><th>#</th><th>patient</th><th>clinician</th><th>flags (reason; rule and values)</th>"
+        "<table><tr><th>#</th><th>patient</th><th>clinician</th><th>flags (level · flag: reason)</th>"
         "<th>pain baseline → now</th><th>days since review</th><th>open actions</th></tr>"
         f"{rows}</table>"
     )

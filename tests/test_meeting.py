@@ -294,6 +294,11 @@ def test_cli_agenda_prints_the_same_agenda_in_the_same_order(sample_db, capsys, 
                      "--db", str(sample_db), "--out", str(out)]) == 0  # fmt: skip
     assert out.read_bytes().startswith(b"%PDF")
     assert f"Wrote the agenda for {AS_OF} ({len(ids)} patients)" in capsys.readouterr().out
+    # The PDF's flags column says what it holds: each flag's level, name and reason (it said
+    # 'rule and values', which only the Markdown gives).
+    pdf = " ".join(p.extract_text() for p in PdfReader(out).pages)
+    assert "flags (level · flag: reason)" in " ".join(pdf.split())
+    assert "urgent · Safety:" in pdf and "rule and values" not in pdf
 
 
 def test_an_agenda_of_one_patient_says_1_patient(sample_db, capsys, tmp_path):
