@@ -72,9 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--report", help="where to write the rejects report (CSV)")
 
     demo = sub.add_parser("demo-data", help="write the synthetic sample data set")
-    demo.add_argument("--patients", type=_positive, default=demo_data.DEFAULT_PATIENTS)
-    demo.add_argument("--weeks", type=_positive, default=demo_data.DEFAULT_WEEKS)
-    demo.add_argument("--seed", type=int, default=demo_data.DEFAULT_SEED)
+    demo.add_argument(
+        "--patients",
+        type=_positive,
+        default=demo_data.DEFAULT_PATIENTS,
+        help="how many synthetic patients (default %(default)s)",
+    )
+    demo.add_argument(
+        "--weeks",
+        type=_positive,
+        default=demo_data.DEFAULT_WEEKS,
+        help="weeks of data up to --end (default %(default)s)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=demo_data.DEFAULT_SEED,
+        help="the same seed writes the same data (default %(default)s)",
+    )
     demo.add_argument("--end", type=_date, default=demo_data.DEMO_END, help="the data's last day")
     demo.add_argument("--out", required=True, help="folder to write the CSV files into")
     demo.add_argument("--db", help="(accepted for symmetry; demo-data writes files only)")
@@ -138,15 +153,29 @@ def build_parser() -> argparse.ArgumentParser:
     ben = sub.add_parser(
         "bench", help="measure the dashboard at N synthetic patients (writes bench.json, bench.md)"
     )
-    ben.add_argument("--patients", type=_positive, default=2000)
-    ben.add_argument("--weeks", type=_positive, default=demo_data.DEFAULT_WEEKS)
+    ben.add_argument(
+        "--patients",
+        type=_positive,
+        default=2000,
+        help="how many synthetic patients (default %(default)s)",
+    )
+    ben.add_argument(
+        "--weeks",
+        type=_positive,
+        default=demo_data.DEFAULT_WEEKS,
+        help="weeks of data (default %(default)s)",
+    )
     ben.add_argument(
         "--out", required=True, help="folder for the store (reused when there) and the figures"
     )
     ben.add_argument("--db", help="(the benchmark builds its own store in --out)")
 
     dic = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
-    dic.add_argument("--out", default=str(ROOT / "docs" / "data-dictionary.md"))
+    dic.add_argument(
+        "--out",
+        default=str(ROOT / "docs" / "data-dictionary.md"),
+        help="file to write (default docs/data-dictionary.md)",
+    )
     dic.add_argument("--db", help="(accepted for symmetry; the dictionary comes from the schema)")
     return p
 

@@ -24,6 +24,22 @@ def test_every_subcommand_has_help_and_takes_db(command):
     assert "--db" in proc.stdout
 
 
+def test_every_option_of_every_command_says_what_it_is():
+    """`mdt-dashboard COMMAND --help` explains each option (demo-data's and the bench's
+    --patients, --weeks and --seed, and the dictionary's --out, had no words)."""
+    import argparse
+
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    unexplained = [
+        f"{name} {action.option_strings[-1] if action.option_strings else action.dest}"
+        for name, sub in commands.choices.items()
+        for action in sub._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert unexplained == []
+
+
 def test_run_with_a_missing_custom_store_says_how_to_create_it(tmp_path):
     proc = mdt("run", "--db", str(tmp_path / "none.duckdb"))
     assert proc.returncode == 1
