@@ -31,6 +31,15 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date; use YYYY-MM-DD") from None
 
 
+def _synthetic_size(parser: argparse.ArgumentParser, patients: int) -> None:
+    """--patients and --weeks: how large a synthetic data set demo-data writes or the bench
+    builds."""
+    parser.add_argument("--patients", type=_positive, default=patients,
+                        help="how many synthetic patients (default %(default)s)")  # fmt: skip
+    parser.add_argument("--weeks", type=_positive, default=demo_data.DEFAULT_WEEKS,
+                        help="weeks of data (default %(default)s)")  # fmt: skip
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -72,18 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--report", help="where to write the rejects report (CSV)")
 
     demo = sub.add_parser("demo-data", help="write the synthetic sample data set")
-    demo.add_argument(
-        "--patients",
-        type=_positive,
-        default=demo_data.DEFAULT_PATIENTS,
-        help="how many synthetic patients (default %(default)s)",
-    )
-    demo.add_argument(
-        "--weeks",
-        type=_positive,
-        default=demo_data.DEFAULT_WEEKS,
-        help="weeks of data up to --end (default %(default)s)",
-    )
+    _synthetic_size(demo, patients=demo_data.DEFAULT_PATIENTS)
     demo.add_argument(
         "--seed",
         type=int,
@@ -153,18 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     ben = sub.add_parser(
         "bench", help="measure the dashboard at N synthetic patients (writes bench.json, bench.md)"
     )
-    ben.add_argument(
-        "--patients",
-        type=_positive,
-        default=2000,
-        help="how many synthetic patients (default %(default)s)",
-    )
-    ben.add_argument(
-        "--weeks",
-        type=_positive,
-        default=demo_data.DEFAULT_WEEKS,
-        help="weeks of data (default %(default)s)",
-    )
+    _synthetic_size(ben, patients=2000)
     ben.add_argument(
         "--out", required=True, help="folder for the store (reused when there) and the figures"
     )

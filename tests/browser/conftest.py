@@ -108,22 +108,33 @@ def expect_cell(page: Page, text: str, count: int = 1) -> None:
     expect(cell).to_have_count(count)
 
 
+def _each_chart(check: str) -> str:
+    """A script listing what `check` finds on each chart of the page: `check` is a JS function
+    (chart element, its title, pastEdges) => [problem, ...]; pastEdges(rect, box) names the
+    edges of `box` that `rect` reaches past (by more than a pixel)."""
+    return (
+        "() => { const pastEdges = (r, box) => [r.left < box.left - 1 && 'left', "
+        "r.right > box.right + 1 && 'right', r.top < box.top - 1 && 'top', "
+        "r.bottom > box.bottom + 1 && 'bottom'].filter(Boolean);\n"
+        "return [...document.querySelectorAll(\"[data-testid='stPlotlyChart']\")].flatMap(c => "
+        f"({check})(c, c.querySelector('.gtitle')?.textContent || '?', pastEdges)); }}"
+    )
+
+
 # Each chart's axis labels (tick labels and axis titles) that reach past the edge of its drawing:
 # cut off on the screen. The text and which edge, per chart title.
-CUT_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")].flatMap(c => {
+CUT_LABELS_JS = _each_chart("""(c, title, pastEdges) => {
   const svg = c.querySelector('.main-svg');
   if (!svg) return [];
-  const box = svg.getBoundingClientRect(), title = c.querySelector('.gtitle')?.textContent || '?';
+  const box = svg.getBoundingClientRect();
   const labels = c.querySelectorAll(  // every axis's ticks, every axis title and the chart's
     ".xaxislayer-above text, .yaxislayer-above text, .infolayer g[class$='title'] text");
   return [...labels].flatMap(t => {
     const r = t.getBoundingClientRect();
     if (!t.textContent || r.width === 0) return [];
-    const edges = [r.left < box.left - 1 && 'left', r.right > box.right + 1 && 'right',
-                   r.top < box.top - 1 && 'top', r.bottom > box.bottom + 1 && 'bottom'];
-    return edges.filter(Boolean).map(e => `${title}: "${t.textContent}" past the ${e} edge`);
+    return pastEdges(r, box).map(e => `${title}: "${t.textContent}" past the ${e} edge`);
   });
-})"""
+}""")
 
 
 def cut_labels(page: Page) -> list[str]:
@@ -133,9 +144,8 @@ def cut_labels(page: Page) -> list[str]:
 
 # Each chart's x-axis tick labels that run into the next one (closer than 4 px, or over it,
 # as dates turned aslant are): per chart title, the two labels and how far apart they are.
-CROWDED_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")].flatMap(c => {
-  const title = c.querySelector('.gtitle')?.textContent || '?';
-  return [...c.querySelectorAll('.xaxislayer-above')].flatMap(layer => {
+CROWDED_LABELS_JS = _each_chart("""(c, title) =>
+  [...c.querySelectorAll('.xaxislayer-above')].flatMap(layer => {
     const boxes = [...layer.querySelectorAll('text')].filter(t => t.textContent)
       .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0)
       .sort((a, b) => a[1].left - b[1].left);
@@ -143,8 +153,7 @@ CROWDED_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlot
       const [before, b] = boxes[i], apart = r.left - b.right;
       return apart < 4 ? [`${title}: "${before}" and "${text}" ${apart.toFixed(1)} px apart`] : [];
     });
-  });
-})"""
+  })""")
 
 
 def crowded_labels(page: Page) -> list[str]:
@@ -154,19 +163,15 @@ def crowded_labels(page: Page) -> list[str]:
 
 # Each chart's point labels (a marker's text) cut off by the edge of its plot: drawn inside a
 # clipped layer and reaching past the plot's area (a cohort's 'n=2' above its point at 100%).
-CLIPPED_POINT_LABELS_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")].flatMap(c => {
-  const title = c.querySelector('.gtitle')?.textContent || '?';
-  return [...c.querySelectorAll('.textpoint text')].flatMap(t => {
+CLIPPED_POINT_LABELS_JS = _each_chart("""(c, title, pastEdges) =>
+  [...c.querySelectorAll('.textpoint text')].flatMap(t => {
     const subplot = t.closest('.subplot'), r = t.getBoundingClientRect();
     if (!t.textContent || r.width === 0 || !subplot || !t.closest('[clip-path]')) return [];
     const id = [...subplot.classList].find(k => k !== 'subplot');
     const area = c.querySelector(`.nsewdrag[data-subplot="${id}"]`)?.getBoundingClientRect();
-    if (!area) return [];
-    const out = r.top < area.top - 1 || r.bottom > area.bottom + 1
-      || r.left < area.left - 1 || r.right > area.right + 1;
-    return out ? [`${title}: "${t.textContent}" cut off at the plot's edge`] : [];
-  });
-})"""
+    return area && pastEdges(r, area).length
+      ? [`${title}: "${t.textContent}" cut off at the plot's edge`] : [];
+  })""")
 
 
 def clipped_point_labels(page: Page) -> list[str]:
