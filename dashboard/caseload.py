@@ -167,6 +167,7 @@ KPIS = (
     ("completeness", "Data completeness", "completeness_num", "completeness_n", "patients",
      "Active patients with a pain rating in the last 14 days."),
 )  # fmt: skip
+KPI_HELP = {key: help_text for key, _label, _num, _den, _unit, help_text in KPIS}
 
 
 def _share(num, den) -> float | None:

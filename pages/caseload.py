@@ -111,6 +111,11 @@ selected = (repr(period), repr(filters))
 nrs_ref = q("instrument_reference", code="NRS").iloc[0].to_dict()
 
 
+def percent(label: str, kpi: str, number_format: str = "%.1f%%"):
+    """A column of one of the KPIs' shares, by group, with the KPI's definition as its help."""
+    return st.column_config.NumberColumn(label, help=caseload.KPI_HELP[kpi], format=number_format)
+
+
 def open_patient(patient_id: str) -> None:
     # as_of and privacy_mode are bound to the sidebar widgets, which carry them to the page.
     st.switch_page("../pages/patient.py", query_params={"patient": patient_id})
@@ -159,15 +164,15 @@ if tabs[0].open:
             hide_index=True,
             width="stretch",
             column_config={
-                "meaningful_pct": st.column_config.NumberColumn("meaningful %", format="%.1f"),
-                "substantial_pct": st.column_config.NumberColumn("substantial %", format="%.1f"),
-                "median_change_pct": st.column_config.NumberColumn(
-                    "median change %", format="%+.1f"
-                ),
-                "gas_met_pct": st.column_config.NumberColumn("GAS T >= 50 %", format="%.1f"),
-                "attendance_pct": st.column_config.NumberColumn("attendance %", format="%.1f"),
-                "adherence_pct": st.column_config.NumberColumn("adherence %", format="%.1f"),
-                "completeness_pct": st.column_config.NumberColumn("completeness %", format="%.1f"),
+                "group": st.column_config.TextColumn(by, pinned=True),
+                "meaningful": None,
+                "meaningful_pct": percent("meaningful", "meaningful"),
+                "substantial_pct": percent("substantial", "substantial"),
+                "median_change_pct": percent("median change", "median_change", "%+.1f%%"),
+                "gas_met_pct": percent("GAS T ≥ 50", "gas_met"),
+                "attendance_pct": percent("attendance", "attendance"),
+                "adherence_pct": percent("adherence", "adherence"),
+                "completeness_pct": percent("completeness", "completeness"),
                 "outcome_n": st.column_config.NumberColumn(
                     "outcome n", help="In care >= 8 weeks with a baseline and a current rating"
                 ),
@@ -283,6 +288,8 @@ if tabs[5].open:
             selection_mode="single-row",
             key="patients_table",
             column_config={
+                # the name stays in view while the row's 20 columns scroll past
+                "patient": st.column_config.TextColumn(pinned=True),
                 "open": st.column_config.LinkColumn("open", display_text="Open"),
                 "patient_id": "id",
                 "primary_clinician": "primary clinician",

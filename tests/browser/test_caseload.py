@@ -7,6 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
+import queries
+from dashboard import caseload, store
 from tests.browser.conftest import (
     clipped_point_labels,
     cut_labels,
@@ -14,8 +16,10 @@ from tests.browser.conftest import (
     metric,
     screenshot,
     scrolling_grids,
+    sideways_grids,
     wait_idle,
 )
+from tests.conftest import AS_OF
 
 
 def test_filter_then_click_through_to_a_patient(server, page):
@@ -81,3 +85,40 @@ def test_every_flag_and_kind_of_barrier_is_in_view(server, page):
     expect_cell(page, "Safety")  # the grids are drawn
     expect_cell(page, "transport")
     assert scrolling_grids(page) == []
+
+
+def test_the_breakdown_table_fits_the_shared_screen(server, page, sample_store_file):
+    """At 1,600 px with the sidebar open the breakdown shows every column without scrolling
+    sideways (it ran 131 px past its edge: 'completeness %' out of view and 'adherence %' cut),
+    its shares under the KPIs' names (the cells read '50.0%'), and the first column is named
+    for what the rows are. The count of meaningful reductions, a share of 'outcome n', is left
+    to the chart's label."""
+    sample = store.open_store(sample_store_file, read_only=True)
+    cur = sample.cursor()
+    groups = caseload.breakdown(
+        lambda name, **params: queries.run(cur, name, **params),
+        caseload.Period(AS_OF, caseload.DEFAULT_WEEKS),
+        caseload.Filters(),
+        "clinician",
+    )
+    sample.close()
+    first = groups.iloc[0]
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(f"{server.url}/caseload")
+    wait_idle(page)
+    grid = page.locator("[data-testid='stDataFrame']")
+    heads = grid.locator("[role='columnheader']")
+    expect(heads).to_have_count(12)
+    assert heads.all_inner_texts() == [
+        "clinician", "patients", "active", "outcome n", "meaningful", "substantial",
+        "median change", "GAS n", "GAS T ≥ 50", "attendance", "adherence", "completeness",
+    ]  # fmt: skip
+    row = grid.locator("[role='row']").filter(has_text=first["group"])
+    cells = row.locator("[role='gridcell']").all_inner_texts()
+    counts = ["patients", "active", "outcome_n"]
+    assert cells[:4] == [first["group"], *(str(first[c]) for c in counts)]
+    shares = ["meaningful_pct", "substantial_pct", "median_change_pct", "gas_n", "gas_met_pct",
+              "attendance_pct", "adherence_pct", "completeness_pct"]  # fmt: skip
+    assert [float(c) for c in cells[4:]] == first[shares].astype(float).tolist()
+    assert sideways_grids(page) == []
+    screenshot(page, "caseload-breakdown")
