@@ -162,6 +162,7 @@ if tabs[0].open:
         st.dataframe(
             groups,
             hide_index=True,
+            placeholder="—",
             width="stretch",
             column_config={
                 "group": st.column_config.TextColumn(by, pinned=True),
@@ -234,6 +235,7 @@ if tabs[3].open:
                 st.dataframe(
                     part.drop(columns=["factor_order", "group_order"]),
                     hide_index=True,
+                    placeholder="—",
                     column_config={
                         "meaningful_pct": st.column_config.NumberColumn(
                             "meaningful %", format="%.1f"
@@ -264,6 +266,7 @@ if tabs[4].open:
             st.dataframe(
                 q("caseload_flags", as_of=as_of, patient_ids=None, **filters.params()),
                 hide_index=True,
+                placeholder="—",
                 column_config={"flag": None, "name": "flag"},
                 height="content",  # a row per flag rule: every one in view, not scrolled to
             )
@@ -272,6 +275,7 @@ if tabs[4].open:
             st.dataframe(
                 components.spelt(q("caseload_barriers", as_of=as_of, **filters.params()), "kind"),
                 hide_index=True,
+                placeholder="—",
                 column_config={"open_barriers": "open barriers"},
                 height="content",  # a row per kind of barrier
             )
@@ -283,6 +287,7 @@ if tabs[5].open:
         picked = st.dataframe(
             table,
             hide_index=True,
+            placeholder="—",
             width="stretch",
             on_select="rerun",
             selection_mode="single-row",

@@ -113,6 +113,7 @@ else:
     st.dataframe(
         privacy.mask_frame(contradictions, frame.privacy_mode),
         hide_index=True,
+        placeholder="—",
         column_config={
             "patient_id": "id",
             "first_date": st.column_config.DateColumn("first", format="YYYY-MM-DD"),

@@ -133,6 +133,7 @@ with st.container(border=True):
             components.table(
                 answers.ref("conditions"),
                 hide_index=True,
+                placeholder="—",
                 column_config={
                     "onset_date": st.column_config.DateColumn("onset", format="YYYY-MM-DD"),
                     "abatement_date": st.column_config.DateColumn("abated", format="YYYY-MM-DD"),

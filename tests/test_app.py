@@ -205,6 +205,7 @@ def headings(table) -> list[str]:
     ("page", "params"),
     [
         ("patient", {"patient": "P0006"}),  # teach-back, medications, barriers ...
+        ("patient", {"patient": "P0001"}),  # no current band, a medication not stopped ...
         ("data", {}),
         *[
             ("caseload", {"tab": tab})
@@ -213,10 +214,14 @@ def headings(table) -> list[str]:
         ],
     ],
 )
-def test_every_table_is_headed_in_words_not_column_names(sample_db, monkeypatch, page, params):
+def test_every_table_is_headed_in_words_and_shows_a_gap_as_a_dash(
+    sample_db, monkeypatch, page, params
+):
     """A heading reads 'times taught', 'OME mg/day', 'meaningful %', never a store column name
     such as 'times_taught' or 'ome_mg_day' (the teach-back, medication and factor tables and the
-    import batches showed theirs)."""
+    import batches showed theirs). A value not there (no current rating, a medication not
+    stopped) reads '—', not 'None' (the caseload's patient list and breakdown, the factors and
+    a patient's conditions showed 'None')."""
     monkeypatch.setenv(store.DB_ENV, str(sample_db))
     monkeypatch.setenv("MDT_AS_OF", AS_OF.isoformat())
     at = AppTest.from_file(APP, default_timeout=60)
@@ -228,6 +233,10 @@ def test_every_table_is_headed_in_words_not_column_names(sample_db, monkeypatch,
     tables = [headings(t) for t in at.dataframe]
     assert tables, f"the {page} page {params} shows no table"
     assert [h for table in tables for h in table if "_" in h] == []
+    gaps = [t for t in at.dataframe if t.value.isna().to_numpy().any()]
+    assert [headings(t)[0] for t in gaps if t.proto.placeholder != "—"] == []
+    if params in ({"patient": "P0001"}, {"tab": "Patients"}):
+        assert gaps, "the tables have no gap to show"
     if page == "patient":
         assert ["topic", "times taught", "latest", "latest teach-back", "taught back correctly",
                 "caregiver present"] in tables  # fmt: skip
