@@ -9,6 +9,7 @@ import hashlib
 import html
 import os
 import pickle
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -491,6 +492,13 @@ def frame(meeting_page: bool = False) -> Frame:
     _kept_day(str(st_.path), st_.data_version(), default_as_of())
     if meeting_page and not st.session_state.get(MEETING_PRIVACY_OFF):
         st.session_state[PRIVACY_KEY] = True
+    # What the link asks for, read before the widgets take it: Streamlit leaves out a value its
+    # widget does not offer without a word, and a privacy_mode it cannot read would be off.
+    asked_day = [v for v in st.query_params.get_all(AS_OF_KEY) if v]
+    asked_privacy = st.query_params.get_all(PRIVACY_KEY)
+    unreadable_privacy = bool(asked_privacy) and not readable_switch(asked_privacy)
+    if unreadable_privacy:
+        st.session_state[PRIVACY_KEY] = True  # the safe reading on a screen others may see
     with st.sidebar:
         as_of = st.date_input(
             "As of",
@@ -519,6 +527,19 @@ def frame(meeting_page: bool = False) -> Frame:
         st.html(f"<style>{FIT_CSS}</style>")
     if meeting_page:
         _meeting_privacy_prompt(st_, as_of)
+    unshown = []
+    if asked_day and st.query_params.get(AS_OF_KEY) is None and link_day(asked_day) != as_of:
+        unshown.append(
+            f"as-of date {quoted(asked_day)} is not a day the dashboard shows (YYYY-MM-DD, "
+            f"within ten years of {default_as_of():%d %b %Y}), so it shows {as_of:%d %b %Y}"
+        )
+    if unreadable_privacy:
+        unshown.append(
+            f"privacy_mode {quoted(asked_privacy)} is not a single true or false, so privacy "
+            "mode is on"
+        )
+    if unshown:
+        st.warning("This link's " + "; its ".join(unshown) + ".", icon=":material/link_off:")
     if privacy_mode:
         st.info(
             "**Privacy mode is on**: names, birth dates, notes and safety-item detail are hidden.",
@@ -531,6 +552,46 @@ def frame(meeting_page: bool = False) -> Frame:
             icon=":material/visibility:",
         )
     return Frame(st_.path, as_of, privacy_mode)
+
+
+def readable_switch(values: list[str]) -> bool:
+    """Whether a link's values for a switch (privacy_mode) are one Streamlit reads: true or
+    false, in any case."""
+    return len(values) == 1 and values[0].lower() in ("true", "false")
+
+
+def link_day(values: list[str]) -> dt.date | None:
+    """The day a link's values for a date mean, if they mean one (Streamlit reads
+    '2026-11-2' and '2026/11/02' as well as '2026-11-02')."""
+    if len(values) != 1:
+        return None
+    day = pd.to_datetime(values[0], errors="coerce", format="mixed")
+    return None if pd.isna(day) else day.date()
+
+
+def quoted(values: list[str], limit: int = 40) -> str:
+    """A link's values for one key, quoted for a message: each cut to `limit` characters,
+    Markdown's marks shown as themselves."""
+    cut = [v if len(v) <= limit else v[: limit - 1] + "…" for v in values]
+    return ", ".join('"' + MARKDOWN_MARKS.sub(r"\\\g<0>", v) + '"' for v in cut)
+
+
+def not_offered(offered: dict[str, tuple[str, list]]) -> str | None:
+    """What the link asks for that the page does not offer, as a message (None if nothing):
+    `offered` maps each URL key to its name for people and the values its widget offers. Read
+    before the widgets are drawn: Streamlit leaves such a value out without a word."""
+    asked = []
+    for key, (name, values) in offered.items():
+        allowed = {str(v) for v in values}
+        unknown = [v for v in st.query_params.get_all(key) if v and v not in allowed]
+        if unknown:
+            asked.append(f"{name} {quoted(unknown)}")
+    if not asked:
+        return None
+    return f"This link asks for {', '.join(asked)}, which this page does not offer: left out."
+
+
+MARKDOWN_MARKS = re.compile(r"[\\`*_{}\[\]()<>#+!|~:$-]")
 
 
 MEETING_PRIVACY_OFF = "_meeting_privacy_off"  # confirmed off for this browser session
@@ -847,6 +908,7 @@ def patient_picker(privacy_mode: bool) -> str | None:
 
 def period_start(care_start: dt.date, as_of: dt.date) -> dt.date:
     """The first day of the period shown: ?from= if given and sensible, else the start of care."""
+    asked = [v for v in st.query_params.get_all(FROM_KEY) if v]  # empty: the start of care
     chosen = st.date_input(
         "From",
         value=None,
@@ -857,6 +919,12 @@ def period_start(care_start: dt.date, as_of: dt.date) -> dt.date:
         "The period ends on the as-of date (sidebar).",
     )
     start = chosen or care_start
+    if asked and chosen is None:
+        st.warning(
+            f"This link's first day {quoted(asked)} is not a day the dashboard shows "
+            f"(YYYY-MM-DD, within ten years of today), so the charts start at the start of care.",
+            icon=":material/link_off:",
+        )
     if start > as_of:
         st.warning(
             f"The period would start on {start:%d %b %Y}, after the as-of date {as_of:%d %b %Y}: "

@@ -21,6 +21,18 @@ def choices(kind: str) -> list[str]:
     return options[options.kind == kind]["value"].tolist()
 
 
+unknown = components.not_offered(
+    {
+        "weeks": ("period (weeks)", caseload.PERIOD_WEEKS),
+        "site": ("site", choices("site")),
+        "clinician": ("primary clinician", choices("clinician")),
+        "condition": ("condition", choices("condition")),
+        "tab": ("tab", caseload.TABS),
+        "by": ("breakdown", caseload.BREAKDOWNS),
+    }
+)
+if unknown:
+    st.warning(unknown, icon=":material/link_off:")
 # The period's choices whole on a laptop's 1,280 px with the sidebar open ('26' was cut).
 weeks_col, site_col, clinician_col, condition_col = st.columns([2.2, 1.8, 1.9, 2.1])
 weeks = weeks_col.segmented_control(

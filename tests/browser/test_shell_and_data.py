@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 import sys
@@ -129,9 +130,64 @@ def test_as_of_date_comes_from_the_link(server, page):
     expect(page.get_by_text("As of Monday 01 June 2026")).to_be_visible()
     # the 12 patients who had started by then, none of whose care had ended yet
     expect(metric(page, "Active patients")).to_have_text("12")
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_count(0)
     page.goto(server.url + "/?as_of=not-a-date")
     wait_idle(page)
     expect(page.get_by_text("As of Friday 20 November 2026")).to_be_visible()
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_text(
+        'This link\'s as-of date "not-a-date" is not a day the dashboard shows (YYYY-MM-DD, '
+        "within ten years of 20 Nov 2026), so it shows 20 Nov 2026."
+    )  # it was left out without a word
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+LINK_NOT_SHOWN = "This link"
+
+
+def test_a_privacy_mode_the_link_garbles_is_on(server, page):
+    """privacy_mode=1 (or yes, or given twice) is not one Streamlit reads: it left privacy mode
+    off, names on screen. Now it is on, and says why, and stays on as the user moves on."""
+    page.goto(server.url + "/data?privacy_mode=1")
+    wait_idle(page)
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_text(
+        'This link\'s privacy_mode "1" is not a single true or false, so privacy mode is on.'
+    )
+    expect(page.get_by_text(BANNER, exact=True)).to_be_visible()
+    expect_cell(page, "N.E. ·0014")
+    expect_cell(page, "Noel Example (P0014)", count=0)
+    page.get_by_role("link", name="Overview").click()
+    wait_idle(page)
+    expect(page.get_by_text(BANNER, exact=True)).to_be_visible()
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_count(0)  # said once, for the link
+    page.goto(server.url + "/data?privacy_mode=true&privacy_mode=false")
+    wait_idle(page)
+    expect(page.get_by_text(BANNER, exact=True)).to_be_visible()
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_contain_text('"true", "false"')
+
+
+def test_a_link_to_values_a_page_does_not_offer_says_what_was_left_out(server, page):
+    page.goto(server.url + "/caseload?weeks=7&site=Nowhere&site=North+Clinic&tab=Nope")
+    wait_idle(page)
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_text(
+        'This link asks for period (weeks) "7", site "Nowhere", tab "Nope", which this page does '
+        "not offer: left out."
+    )
+    # what it does offer is taken: North Clinic, over the default 12 weeks
+    expect(
+        page.get_by_text(re.compile(r"\(12 weeks\), against .* · site: North Clinic"))
+    ).to_be_visible()
+    page.goto(server.url + "/caseload?weeks=26&site=North+Clinic&tab=Patients&by=site")
+    wait_idle(page)
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_count(0)
+    page.goto(server.url + "/patient?patient=P0006&from=2026-13-01")
+    wait_idle(page)
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_text(
+        'This link\'s first day "2026-13-01" is not a day the dashboard shows (YYYY-MM-DD, '
+        "within ten years of today), so the charts start at the start of care."
+    )
+    page.goto(server.url + "/patient?patient=P0006&from=2026-10-01")
+    wait_idle(page)
+    expect(page.get_by_text(LINK_NOT_SHOWN)).to_have_count(0)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
