@@ -123,7 +123,9 @@ def flash() -> None:
 # ---- Presenter view: one patient on the shared screen ----------------------------------------
 requested = st.query_params.get("patient")
 if requested and requested not in ids:
-    st.warning(f"{requested!r} is not on the agenda for {as_of:%d %b %Y}; showing the agenda.")
+    st.warning(
+        f"{components.quoted([requested])} is not on the agenda for {as_of:%d %b %Y}; showing the agenda."
+    )
     requested = None
 
 if requested:

@@ -209,7 +209,7 @@ def test_a_stale_status_change_is_refused_in_a_sentence(meeting_page):
 
 def test_an_unknown_patient_in_the_link_shows_the_agenda_with_a_sentence(meeting_page):
     at = meeting_page(patient="P9999")
-    assert "'P9999' is not on the agenda" in page_text(at)
+    assert '"P9999" is not on the agenda' in page_text(at)
     assert at.title[0].value.startswith("MDT meeting")
 
 

@@ -282,7 +282,7 @@ def test_previous_and_next_step_through_the_clinicians_caseload(page):
 
 def test_an_unknown_patient_in_the_link_is_named(page):
     at = page("P9999")
-    assert any("There is no patient 'P9999'" in w.value for w in at.warning)
+    assert any('There is no patient "P9999"' in w.value for w in at.warning)
 
 
 @pytest.fixture
