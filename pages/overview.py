@@ -26,17 +26,26 @@ cols[3].metric(
 )
 
 st.subheader("What is here")
-st.markdown(
-    "- **Patient**: one patient's progress review on one time axis, flags with their reasons, "
-    "and the printable progress report.\n"
-    "- **MDT meeting**: the agenda of patients to review (flagged or due), one patient at a time "
-    "on the shared screen, decisions and action items written back, and the minutes.\n"
-    "- **Caseload outcomes**: KPIs for a period against the one before, breakdowns by "
-    "clinician, site, condition and discipline, cohorts, the factors behind outcomes, and a "
-    "drill-down to each patient.\n"
-    "- **Data**: what the store holds, import batches, patients without recent data, "
-    "importing files, and the data dictionary."
-)
+# Each page a link, with what it is for: the names read as links, so they are.
+GUIDE = (
+    ("patient", "Patient", ":material/person:",
+     "One patient's progress review on one time axis, flags with their reasons, and the "
+     "printable progress report."),
+    ("meeting", "MDT meeting", ":material/groups:",
+     "The agenda of patients to review (flagged or due), one patient at a time on the shared "
+     "screen, decisions and action items written back, and the minutes."),
+    ("caseload", "Caseload outcomes", ":material/monitoring:",
+     "KPIs for a period against the one before, breakdowns by clinician, site, condition and "
+     "discipline, cohorts, the factors behind outcomes, and a drill-down to each patient."),
+    ("data", "Data", ":material/database:",
+     "What the store holds, import batches, patients without recent data, importing files, "
+     "and the data dictionary."),
+)  # fmt: skip
+for row in (GUIDE[:2], GUIDE[2:]):
+    for column, (page, title, icon, what) in zip(st.columns(2), row, strict=True):
+        with column.container(border=True):
+            st.page_link(f"../pages/{page}.py", label=f"**{title}**", icon=icon)
+            st.write(what)
 if int(summary.all_patients) == 0:
     components.empty_state("The store has no patients yet: import data on the Data page.")
 elif int(summary.active_patients) == 0:

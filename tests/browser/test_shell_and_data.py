@@ -49,12 +49,30 @@ def test_open_the_app_and_go_to_the_data_page(server, page):
     expect(page.get_by_role("heading", name="MDT pain rehabilitation review")).to_be_visible()
     expect(metric(page, "Active patients")).to_have_text("37")  # in care, on hold included
     screenshot(page, "overview")
-    page.get_by_role("link", name="Data").click()
+    page.locator("[data-testid='stSidebar']").get_by_role("link", name="Data").click()
     wait_idle(page)
     expect(page.get_by_role("heading", name="Rows per table")).to_be_visible()
     expect(metric(page, "Patients")).to_have_text("48")
     expect_cell(page, "pain_ratings")  # waits for the grid, which draws after the script ends
     screenshot(page, "data-page")
+
+
+def test_the_overview_links_to_every_page_keeping_privacy_mode(server, page):
+    """The overview names each page with what it is for: each name is a link to it (they read
+    as links and were bold text), and privacy mode goes along."""
+    main = page.locator("[data-testid='stMain']")
+    for name, heading in [
+        ("Patient", "Patient progress review"),
+        ("MDT meeting", "MDT meeting · Friday 20 November 2026"),
+        ("Caseload outcomes", "Caseload outcomes"),
+        ("Data", "Data"),
+    ]:
+        page.goto(server.url + "/?privacy_mode=true")
+        wait_idle(page)
+        main.get_by_role("link", name=name).click()
+        wait_idle(page)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(page.get_by_text(BANNER)).to_be_visible()
 
 
 def test_a_store_last_written_on_another_day_is_kept_for_the_day_before_the_first_visit(
