@@ -49,6 +49,22 @@ def agenda(cur: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
     return answer if answer is not None else queries.run(cur, "meeting_agenda", **params)
 
 
+def agenda_at_a_glance(agenda: pd.DataFrame, day: dt.date) -> str:
+    """The day's agenda in a sentence, for the overview: how many patients, how many of them
+    urgent, due for review and already reviewed (the meeting page's own counts)."""
+    if agenda.empty:
+        return f"Nobody is on the agenda for {day:%a %d %b}."
+    counts = [
+        f"{int((agenda.urgent_flags > 0).sum())} urgent",
+        f"{int(agenda.review_due.sum())} review due",
+        f"{int(agenda.reviewed_at.notna().sum())} reviewed",
+    ]
+    return (
+        f"On the agenda for {day:%a %d %b}: **{plural(len(agenda), 'patient')}** "
+        f"({', '.join(counts)})."
+    )
+
+
 def flag_lists(
     cur: duckdb.DuckDBPyConnection, day: dt.date, patient_ids: list[str] | None
 ) -> dict[str, list[dict]]:

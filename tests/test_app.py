@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import caseload, components, kept, store
+from dashboard import caseload, components, kept, meeting, store
 from tests.conftest import AS_OF, ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -45,6 +45,24 @@ def test_overview_shows_the_caseload(app):
     assert metrics(app)["Active patients"] == "37"
     assert app.sidebar.date_input[0].value == AS_OF
     assert "Data version" in app.sidebar.caption[0].value
+
+
+def test_the_overview_says_what_is_on_the_days_agenda(app, sample_db):
+    """The meeting's card on the overview counts the day's agenda as the meeting page does."""
+    app.switch_page("../pages/meeting.py").run()
+    on_meeting_page = metrics(app)
+    app.switch_page("../pages/overview.py").run()
+    sentence = [m.value for m in app.markdown if m.value.startswith("On the agenda")]
+    assert sentence == [
+        f"On the agenda for Fri 20 Nov: **{on_meeting_page['On the agenda']} patients** "
+        f"({on_meeting_page['Urgent']} urgent, {on_meeting_page['Review due']} review due, "
+        "0 reviewed)."
+    ]
+    assert int(on_meeting_page["On the agenda"]) > int(on_meeting_page["Review due"]) > 0
+    sample = store.open_store(sample_db)
+    empty = meeting.agenda(sample.cursor(), AS_OF).iloc[:0]
+    sample.close()
+    assert meeting.agenda_at_a_glance(empty, AS_OF) == "Nobody is on the agenda for Fri 20 Nov."
 
 
 def test_privacy_mode_shows_an_indicator_and_sticks_across_pages(app):
