@@ -850,7 +850,8 @@ def patient_picker(privacy_mode: bool) -> str | None:
             st.session_state[PATIENT_KEY] = requested
         else:
             st.warning(
-                f"There is no patient {quoted([requested])} in the store; showing the first patient."
+                f"There is no patient {quoted([requested])} in the store; showing the first "
+                "patient."
             )
     choices = patient_choices(FIND_KEY, privacy_mode)
     term = st.session_state.get(FIND_KEY, "")

@@ -124,7 +124,8 @@ def flash() -> None:
 requested = st.query_params.get("patient")
 if requested and requested not in ids:
     st.warning(
-        f"{components.quoted([requested])} is not on the agenda for {as_of:%d %b %Y}; showing the agenda."
+        f"{components.quoted([requested])} is not on the agenda for {as_of:%d %b %Y}; "
+        "showing the agenda."
     )
     requested = None
 

@@ -294,9 +294,8 @@ def test_a_links_values_are_read_as_streamlit_reads_them_and_quoted_as_typed():
     assert components.link_day(["2026-11-2"]) == dt.date(2026, 11, 2)  # Streamlit takes both
     assert components.link_day(["2026-02-30"]) is None
     assert components.link_day(["2026-11-02", "2026-11-03"]) is None
-    assert [components.readable_switch(v) for v in (["TRUE"], ["false"], ["1"], ["true", "false"])] == [
-        True, True, False, False,
-    ]  # fmt: skip
+    switches = (["TRUE"], ["false"], ["1"], ["true", "false"])
+    assert [components.readable_switch(v) for v in switches] == [True, True, False, False]
     # A value from the link shows as typed in a Markdown message, not as bold or a colour.
     assert components.quoted(["**x** :red[y]"]) == r'"\*\*x\*\* \:red\[y\]"'
     assert components.quoted(["a" * 50]) == '"' + "a" * 39 + '…"'
