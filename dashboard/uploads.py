@@ -23,7 +23,9 @@ def import_uploads(
     files = list(files)
     if not files:
         raise importer.ImportFailed(
-            "Choose one or more CSV, Parquet or FHIR (.json, .ndjson) files to import."
+            "There is no file to import: choose one or more CSV, Parquet or FHIR (.json, "
+            ".ndjson) files, and press Import once each shows its size (a file still uploading "
+            "is not sent)."
         )
     with tempfile.TemporaryDirectory(prefix="mdt-upload-") as tmp:
         folder = Path(tmp)

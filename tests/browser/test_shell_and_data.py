@@ -37,10 +37,27 @@ def new_patient_file(folder, patient_id: str, name: str, start_date: str):
 
 
 def upload(page, path) -> None:
-    """Choose a file on the Data page and press Import."""
-    page.locator("input[type='file']").set_input_files(str(path))
+    """Choose a file on the Data page, wait for it to upload, as a user waits for its size to
+    show, and press Import (pressed while the file uploads, the form is sent without it)."""
+    with page.expect_response("**/_stcore/upload_file/**"):
+        page.locator("input[type='file']").set_input_files(str(path))
+    expect(page.locator("[data-testid='stFileChipIconSpinner']")).to_have_count(0)
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page)
+
+
+def test_import_pressed_with_no_file_says_what_to_do(server, page):
+    page.goto(server.url + "/data")
+    wait_idle(page)
+    version = metric(page, "Data version").inner_text()
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("There is no file to import")).to_have_text(
+        "There is no file to import: choose one or more CSV, Parquet or FHIR (.json, .ndjson) "
+        "files, and press Import once each shows its size (a file still uploading is not sent). "
+        "Nothing was imported; the store is unchanged."
+    )
+    expect(metric(page, "Data version")).to_have_text(version)
 
 
 def test_open_the_app_and_go_to_the_data_page(server, page):
