@@ -395,6 +395,21 @@ def _chips(db: str, data_version: int, as_of: dt.date, patient_ids: tuple, priva
 _CHIPS = _Memo(_chips, max_entries=64)
 
 
+def agenda_at_a_glance(as_of: dt.date) -> str:
+    """The day's agenda in a sentence (meeting.agenda_at_a_glance) on the answer the meeting
+    page reads: made once per data version and day, not counted on every rerun."""
+    st_ = current_store()
+    return _GLANCES((str(st_.path), st_.data_version(), as_of), as_of)
+
+
+def _glance(as_of: dt.date) -> str:
+    params = dict(as_of=as_of, meeting_id=meeting.meeting_id_for(as_of), patient_ids=None)
+    return meeting.agenda_at_a_glance(query("meeting_agenda", **params), as_of)
+
+
+_GLANCES = _Memo(_glance, max_entries=16)
+
+
 def query(name: str, **params) -> pd.DataFrame:
     """Run queries/<name>.sql; results are cached until the store's data version changes."""
     st_ = current_store()

@@ -55,9 +55,9 @@ def agenda_at_a_glance(agenda: pd.DataFrame, day: dt.date) -> str:
     if agenda.empty:
         return f"Nobody is on the agenda for {day:%a %d %b}."
     counts = [
-        f"{int((agenda.urgent_flags > 0).sum())} urgent",
-        f"{int(agenda.review_due.sum())} review due",
-        f"{int(agenda.reviewed_at.notna().sum())} reviewed",
+        f"{int((agenda.urgent_flags > 0).sum()):,} urgent",
+        f"{int(agenda.review_due.sum()):,} review due",
+        f"{int(agenda.reviewed_at.notna().sum()):,} reviewed",
     ]
     return (
         f"On the agenda for {day:%a %d %b}: **{plural(len(agenda), 'patient')}** "

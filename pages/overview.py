@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import components, meeting
+from dashboard import components
 
 frame = components.current_frame()
 summary = components.query("caseload_summary", as_of=frame.as_of).iloc[0]
@@ -41,20 +41,13 @@ GUIDE = (
      "What the store holds, import batches, patients without recent data, importing files, "
      "and the data dictionary."),
 )  # fmt: skip
-# The day's agenda as the meeting page reads it (the same cached answer, kept by the store).
-agenda = components.query(
-    "meeting_agenda",
-    as_of=frame.as_of,
-    meeting_id=meeting.meeting_id_for(frame.as_of),
-    patient_ids=None,
-)
 for row in (GUIDE[:2], GUIDE[2:]):
     for column, (page, title, icon, what) in zip(st.columns(2), row, strict=True):
         with column.container(border=True, height="stretch"):
             st.page_link(f"../pages/{page}.py", label=f"**{title}**", icon=icon)
             st.write(what)
             if page == "meeting":
-                st.markdown(meeting.agenda_at_a_glance(agenda, frame.as_of))
+                st.markdown(components.agenda_at_a_glance(frame.as_of))
 if int(summary.all_patients) == 0:
     components.empty_state("The store has no patients yet: import data on the Data page.")
 elif int(summary.active_patients) == 0:

@@ -59,6 +59,13 @@ def test_the_overview_says_what_is_on_the_days_agenda(app, sample_db):
         "0 reviewed)."
     ]
     assert int(on_meeting_page["On the agenda"]) > int(on_meeting_page["Review due"]) > 0
+    app.switch_page("../pages/meeting.py").run()
+    app.button[0].click().run()  # "Start the meeting": the first patient presented
+    next(b for b in app.button if b.label == "Mark reviewed").click().run()
+    app.switch_page("../pages/overview.py").run()  # the write moved the data version
+    assert [m.value for m in app.markdown if m.value.startswith("On the agenda")] == [
+        sentence[0].replace("0 reviewed", "1 reviewed")
+    ]
     sample = store.open_store(sample_db)
     empty = meeting.agenda(sample.cursor(), AS_OF).iloc[:0]
     sample.close()
