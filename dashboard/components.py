@@ -591,6 +591,12 @@ def quoted(values: list[str], limit: int = 40) -> str:
     return ", ".join('"' + MARKDOWN_MARKS.sub(r"\\\g<0>", v) + '"' for v in cut)
 
 
+def link_patient(requested: str, privacy_mode: bool) -> str:
+    """A patient asked for by a link, for a message: quoted as typed, or in privacy mode not
+    repeated (a link can hold a name, and the screen may be shared)."""
+    return "with the id in this link" if privacy_mode else quoted([requested])
+
+
 def not_offered(offered: dict[str, tuple[str, list]]) -> str | None:
     """What the link asks for that the page does not offer, as a message (None if nothing):
     `offered` maps each URL key to its name for people and the values its widget offers. Read
@@ -865,8 +871,8 @@ def patient_picker(privacy_mode: bool) -> str | None:
             st.session_state[PATIENT_KEY] = requested
         else:
             st.warning(
-                f"There is no patient {quoted([requested])} in the store; showing the first "
-                "patient."
+                f"There is no patient {link_patient(requested, privacy_mode)} in the store; "
+                "showing the first patient."
             )
     choices = patient_choices(FIND_KEY, privacy_mode)
     term = st.session_state.get(FIND_KEY, "")

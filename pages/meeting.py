@@ -124,8 +124,8 @@ def flash() -> None:
 requested = st.query_params.get("patient")
 if requested and requested not in ids:
     st.warning(
-        f"{components.quoted([requested])} is not on the agenda for {as_of:%d %b %Y}; "
-        "showing the agenda."
+        f"There is no patient {components.link_patient(requested, frame.privacy_mode)} on the "
+        f"agenda for {as_of:%d %b %Y}; showing the agenda."
     )
     requested = None
 

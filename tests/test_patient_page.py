@@ -283,6 +283,11 @@ def test_previous_and_next_step_through_the_clinicians_caseload(page):
 def test_an_unknown_patient_in_the_link_is_named(page):
     at = page("P9999")
     assert any('There is no patient "P9999"' in w.value for w in at.warning)
+    # In privacy mode the link's value is not repeated: it can hold a name.
+    private = page("Noel Example", privacy=True)
+    assert [w.value for w in private.warning] == [
+        "There is no patient with the id in this link in the store; showing the first patient."
+    ]
 
 
 @pytest.fixture
