@@ -340,3 +340,48 @@ def test_an_answer_as_a_frame_has_the_values_and_types_duckdb_gives(sample_db):
         ]  # fmt: skip
     finally:
         st.close()
+
+
+def gas_t(points: list[tuple[int, int]]) -> float:
+    """MEASURES.md: T = 50 + 10*sum(w*x) / sqrt(0.7*sum(w^2) + 0.3*(sum w)^2), for (w, x) pairs,
+    rounded to one decimal as the page shows it."""
+    sw = sum(w for w, _ in points)
+    sww = sum(w * w for w, _ in points)
+    return round(50 + 10 * sum(w * x for w, x in points) / (0.7 * sww + 0.3 * sw * sw) ** 0.5, 1)
+
+
+def test_a_patients_gas_t_at_each_review_date_weighs_each_goal_at_its_latest_attainment(tmp_path):
+    """The patient page's GAS T series: one point per review date up to the as-of date, over the
+    goals reviewed by then, each at its latest attainment, weighted by importance x difficulty
+    (1 when not given); another patient's goals and a later review do not count."""
+    folder = tmp_path / "g"
+    write_csv(folder, "clinicians", [{"clinician_id": "C1", "name": "Cee", "discipline": "PT"}])
+    write_csv(folder, "patients", [
+        {"patient_id": pid, "name": f"Name {pid}", "condition": "PHN", "start_date": "2026-01-01",
+         "status": "active", "primary_clinician_id": "C1"} for pid in ("P1", "P2")
+    ])  # fmt: skip
+    goal = {"domain": "function", "description": "walk", "set_date": "2026-02-01"}
+    write_csv(folder, "goals", [
+        {"goal_id": "G1", "patient_id": "P1", "importance": "2", "difficulty": "3", **goal},
+        {"goal_id": "G2", "patient_id": "P1", "importance": "", "difficulty": "", **goal},
+        {"goal_id": "G3", "patient_id": "P2", "importance": "3", "difficulty": "3", **goal},
+    ])  # fmt: skip
+    write_csv(folder, "goal_reviews", [
+        {"goal_id": "G1", "date": "2026-03-01", "attainment": "-1"},
+        {"goal_id": "G3", "date": "2026-03-10", "attainment": "2"},
+        {"goal_id": "G2", "date": "2026-03-15", "attainment": "0"},
+        {"goal_id": "G1", "date": "2026-04-01", "attainment": "1"},
+        {"goal_id": "G2", "date": "2026-05-01", "attainment": "2"},  # after the as-of date
+    ])  # fmt: skip
+    db = tmp_path / "g.duckdb"
+    assert importer.import_path(db, folder).applied
+    series = run(db, "patient_gas_t", patient_id="P1", as_of=dt.date(2026, 4, 15))
+    assert [d.date() for d in series.review_date] == [
+        dt.date(2026, 3, 1), dt.date(2026, 3, 15), dt.date(2026, 4, 1),
+    ]  # fmt: skip
+    assert series.goals.tolist() == [1, 2, 2]
+    assert series.gas_t.tolist() == [
+        gas_t([(6, -1)]),  # 40.0
+        gas_t([(6, -1), (1, 0)]),  # 40.6
+        gas_t([(6, 1), (1, 0)]),  # 59.4
+    ]
