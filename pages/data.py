@@ -68,13 +68,27 @@ with right:
             ),
             hide_index=True,
             column_config={
+                "when (UTC)": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
                 "accepted": st.column_config.NumberColumn(format="localized"),
                 "rejected": st.column_config.NumberColumn(format="localized"),
-                "batch_id": "batch",
+                "file_count": st.column_config.NumberColumn("files"),
+                # Twenty file names and a source's path do not fit half a screen: listed below the table.
+                "source_name": "from",
+                "files": None,
+                "source": None,
+                "batch_id": None,
             },
             placeholder="",
             key="batches",
         )
+        with st.expander("Each batch's id, source and files"):
+            st.markdown(
+                "\n".join(
+                    f"- {b.finished_at:%-d %b %Y %H:%M} · `{b.batch_id}` · from "
+                    f"{components.quoted([b.source], limit=200)} · {b.files}"
+                    for b in batches.itertuples()
+                )
+            )
     for batch_id, reason in importer.failed_inbox_batches(frame.db_path):
         st.warning(f"Queued import {batch_id} could not be applied: {reason}")
 

@@ -186,10 +186,22 @@ def test_overview_explains_an_as_of_date_before_the_data(app):
     assert "choose an as-of date in the sidebar" in explained[0]
 
 
-def test_import_batches_show_counts_before_the_file_list(app):
+def test_import_batches_show_counts_before_the_file_list(app, sample_db):
+    """The batches' table gives counts (the file names ran past half the screen); the names and
+    the batch's id are listed below it."""
     app.switch_page("../pages/data.py").run()
-    batches = table_with(app, "accepted")
-    assert list(batches.columns)[:3] == ["when (UTC)", "accepted", "rejected"]
+    table = next(t for t in app.dataframe if "accepted" in t.value.columns)
+    assert headings(table) == ["when (UTC)", "accepted", "rejected", "files", "from", "via"]
+    st_ = store.open_store(sample_db)
+    batch_id, files, source = (
+        st_.cursor().execute("SELECT batch_id, files, source FROM import_batches").fetchone()
+    )
+    st_.close()
+    assert table.value.file_count.tolist() == [len(files.split(", "))]
+    assert table.value.source_name.tolist() == [source.rsplit("/", 1)[-1]]
+    listed = [m.value for m in app.expander[0].markdown]
+    assert len(listed) == 1 and f"`{batch_id}` · from " in listed[0] and files in listed[0]
+    assert "pain_ratings.csv" in files
 
 
 def test_the_dashboard_keeps_the_answers_a_write_left_unkept_and_the_data_page_says_so(
