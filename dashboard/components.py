@@ -591,6 +591,13 @@ def quoted(values: list[str], limit: int = 40) -> str:
     return ", ".join('"' + MARKDOWN_MARKS.sub(r"\\\g<0>", v) + '"' for v in cut)
 
 
+def instrument_sources(changes: pd.DataFrame) -> str:
+    """The source of each instrument's bands and meaningful change, as a line under its table
+    (a column cut them off: up to 80 characters each)."""
+    sources = [f"**{r.instrument}** {r.source}" for r in changes.itertuples() if pd.notna(r.source)]
+    return "Bands and meaningful change (shared/MEASURES.md): " + " · ".join(sources) + "."
+
+
 def link_patient(requested: str, privacy_mode: bool) -> str:
     """A patient asked for by a link, for a message: quoted as typed, or in privacy mode not
     repeated (a link can hold a name, and the screen may be shared)."""

@@ -202,23 +202,22 @@ else:
                 "first_date",
                 "latest_date",
                 "meaningful_change",
-                "source",
             ]
         ],
         hide_index=True,
         width="stretch",
         placeholder="—",
         # widths that fit the table's longest cells (a band, a date, an assessment) on a
-        # 1,600-px screen with the sidebar open, the rest to the source
+        # 1,600-px screen with the sidebar open; the sources, up to 80 characters, are below it
         column_config={
-            "instrument": st.column_config.TextColumn(width=85),
+            "instrument": st.column_config.TextColumn(width=85, pinned=True),
             "first_total": st.column_config.NumberColumn("first", format="%g", width=50),
             "latest_total": st.column_config.NumberColumn("latest", format="%g", width=55),
             "latest_band": st.column_config.TextColumn(
                 "latest band",
-                help="The reference band the latest score falls in (shared/MEASURES.md, with the "
-                "source in the last column); — when it falls in none.",
-                width=145,
+                help="The reference band the latest score falls in (shared/MEASURES.md, with its "
+                "source below the table); — when it falls in none.",
+                width=190,
             ),
             "change": st.column_config.NumberColumn(format="%+g", width=60),
             "assessment": st.column_config.TextColumn(width=170),
@@ -232,6 +231,7 @@ else:
             ),
         },
     )
+    st.caption(components.instrument_sources(changes))
 
 period = f"{start:%d %b %Y} to {as_of:%d %b %Y}"
 st.caption(f"Every chart below shows the period {period}.")

@@ -421,3 +421,21 @@ def test_a_review_one_day_overdue_says_1_day(page, sample_db, monkeypatch):
         monkeypatch.setenv("MDT_AS_OF", (due + dt.timedelta(days=days)).isoformat())
         review = next(m for m in page(PATIENT).metric if m.label == "Next review due")
         assert (review.value, review.delta) == (f"{due:%d %b %Y}", said)
+
+
+def test_each_questionnaire_is_shown_with_its_source(page, sample_db):
+    """Every questionnaire's bands and meaningful change are shown with their source from the
+    store's reference table, under the table (a column cut the longer ones off)."""
+    at = page(PATIENT)
+    table = next(t.value for t in at.dataframe if "assessment" in t.value.columns)
+    assert "source" not in table.columns
+    st_ = store.open_store(sample_db)
+    try:
+        source = dict(st_.cursor().execute("SELECT code, source FROM instruments").fetchall())
+    finally:
+        st_.close()
+    listed = " · ".join(f"**{code}** {source[code]}" for code in table.instrument)
+    assert [c.value for c in at.caption if c.value.startswith("Bands and meaningful")] == [
+        f"Bands and meaningful change (shared/MEASURES.md): {listed}."
+    ]
+    assert len(table) >= 5 and "Kroenke et al., J Gen Intern Med 2001" in listed  # PHQ-9
