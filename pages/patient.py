@@ -305,6 +305,7 @@ else:
         width="stretch",
         placeholder="—",
         column_config={
+            "task": st.column_config.TextColumn(pinned=True),  # in view on a laptop
             "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
             "first_time_min": st.column_config.NumberColumn("first time (min)", format="%.1f"),
             "latest_time_min": st.column_config.NumberColumn(
@@ -422,6 +423,7 @@ else:
         width="stretch",
         placeholder="—",
         column_config={
+            "kind": st.column_config.TextColumn(pinned=True),
             "opened": st.column_config.DateColumn(format="D MMM YYYY"),
             "closed": st.column_config.DateColumn(format="D MMM YYYY"),
         },
@@ -439,6 +441,7 @@ else:
         width="stretch",
         placeholder="—",
         column_config={
+            "setting": st.column_config.TextColumn(pinned=True),
             "recommended_date": st.column_config.DateColumn("recommended", format="D MMM YYYY"),
             "in_place_date": st.column_config.DateColumn("in place", format="D MMM YYYY"),
         },
