@@ -13,7 +13,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import components, store  # noqa: E402
 
-PAGES = ROOT / "pages"
+PAGES_DIR = ROOT / "pages"
 
 st.set_page_config(
     page_title="MDT pain rehabilitation review",
@@ -23,20 +23,14 @@ st.set_page_config(
 
 navigation = st.navigation(
     [
-        st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
         st.Page(
-            PAGES / "patient.py", title="Patient", icon=":material/person:", url_path="patient"
-        ),
-        st.Page(
-            PAGES / "meeting.py", title="MDT meeting", icon=":material/groups:", url_path="meeting"
-        ),
-        st.Page(
-            PAGES / "caseload.py",
-            title="Caseload outcomes",
-            icon=":material/monitoring:",
-            url_path="caseload",
-        ),
-        st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
+            PAGES_DIR / page.script,
+            title=page.title,
+            icon=page.icon,
+            url_path=page.url_path or None,
+            default=not page.url_path,
+        )
+        for page in components.PAGES
     ]
 )
 try:

@@ -45,6 +45,27 @@ class Frame:
     privacy_mode: bool
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of the dashboard: its script in pages/, its title and icon in the navigation,
+    and its URL path ('' for the default page)."""
+
+    script: str
+    title: str
+    icon: str
+    url_path: str
+
+
+# Declared once: the navigation (app.py) and the overview's links to each page.
+PAGES = (
+    Page("overview.py", "Overview", ":material/home:", ""),
+    Page("patient.py", "Patient", ":material/person:", "patient"),
+    Page("meeting.py", "MDT meeting", ":material/groups:", "meeting"),
+    Page("caseload.py", "Caseload outcomes", ":material/monitoring:", "caseload"),
+    Page("data.py", "Data", ":material/database:", "data"),
+)
+
+
 @st.cache_resource(show_spinner="Opening the store ...")
 def open_store(db_path: str) -> store.Store:
     """The process's one read-write store, with a thread that applies queued imports."""

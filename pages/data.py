@@ -72,7 +72,8 @@ with right:
                 "accepted": st.column_config.NumberColumn(format="localized"),
                 "rejected": st.column_config.NumberColumn(format="localized"),
                 "file_count": st.column_config.NumberColumn("files"),
-                # Twenty file names and a source's path do not fit half a screen: listed below the table.
+                # Twenty file names and a source's path do not fit half a screen: they are
+                # listed below the table.
                 "source_name": "from",
                 "files": None,
                 "source": None,

@@ -27,26 +27,24 @@ cols[3].metric(
 
 st.subheader("What is here")
 # Each page a link, with what it is for: the names read as links, so they are.
-GUIDE = (
-    ("patient", "Patient", ":material/person:",
-     "One patient's progress review on one time axis, flags with their reasons, and the "
-     "printable progress report."),
-    ("meeting", "MDT meeting", ":material/groups:",
-     "The agenda of patients to review (flagged or due), one patient at a time on the shared "
-     "screen, decisions and action items written back, and the minutes."),
-    ("caseload", "Caseload outcomes", ":material/monitoring:",
-     "KPIs for a period against the one before, breakdowns by clinician, site, condition and "
-     "discipline, cohorts, the factors behind outcomes, and a drill-down to each patient."),
-    ("data", "Data", ":material/database:",
-     "What the store holds, import batches, patients without recent data, importing files, "
-     "and the data dictionary."),
-)  # fmt: skip
-for row in (GUIDE[:2], GUIDE[2:]):
-    for column, (page, title, icon, what) in zip(st.columns(2), row, strict=True):
+WHAT_IT_IS_FOR = {
+    "patient": "One patient's progress review on one time axis, flags with their reasons, and "
+    "the printable progress report.",
+    "meeting": "The agenda of patients to review (flagged or due), one patient at a time on the "
+    "shared screen, decisions and action items written back, and the minutes.",
+    "caseload": "KPIs for a period against the one before, breakdowns by clinician, site, "
+    "condition and discipline, cohorts, the factors behind outcomes, and a drill-down to each "
+    "patient.",
+    "data": "What the store holds, import batches, patients without recent data, importing "
+    "files, and the data dictionary.",
+}
+guide = [page for page in components.PAGES if page.url_path in WHAT_IT_IS_FOR]
+for row in (guide[:2], guide[2:]):
+    for column, page in zip(st.columns(2), row, strict=True):
         with column.container(border=True, height="stretch"):
-            st.page_link(f"../pages/{page}.py", label=f"**{title}**", icon=icon)
-            st.write(what)
-            if page == "meeting":
+            st.page_link(f"../pages/{page.script}", label=f"**{page.title}**", icon=page.icon)
+            st.write(WHAT_IT_IS_FOR[page.url_path])
+            if page.url_path == "meeting":
                 st.markdown(components.agenda_at_a_glance(frame.as_of))
 if int(summary.all_patients) == 0:
     components.empty_state("The store has no patients yet: import data on the Data page.")
