@@ -74,8 +74,10 @@ with st.container(border=True):
         who[0] += f" ({summary.condition_code})"
     region = " ".join(x for x in (summary.affected_region, summary.side) if x and x != "NA")
     who += [region, summary.site]
-    if not frame.privacy_mode and pd.notna(summary.birth_year):
-        who.append(f"born {int(summary.birth_year)}, {summary.sex}")
+    if not frame.privacy_mode:  # birth year and sex: off the shared screen in privacy mode
+        if pd.notna(summary.birth_year):
+            who.append(f"born {int(summary.birth_year)}")
+        who.append({"F": "female", "M": "male", "X": "sex X"}.get(summary.sex))  # U: unknown
     st.markdown(" · ".join(x for x in who if x))
     # care that ended by the as-of date: when it ran, and no review due
     ended = (

@@ -267,6 +267,35 @@ def test_a_patient_without_data_gets_one_line_per_domain(page, sample_db):
     assert metrics(at)["Baseline NRS"] == "none"
 
 
+def test_the_header_names_birth_year_and_sex_in_words_and_leaves_out_what_is_missing(
+    page, sample_db
+):
+    at = page(PATIENT)  # Finley Example: born 1960, F, hands and feet L, Riverside Clinic
+    line = next(m.value for m in at.markdown if m.value.startswith("Chemotherapy"))
+    assert line == (
+        "Chemotherapy-induced peripheral neuropathy (G62.0) · hands and feet L · "
+        "Riverside Clinic · born 1960 · female"
+    )
+    st_ = store.open_store(sample_db)
+    with st_.write() as cur:  # a birth year without sex, and a sex without birth year
+        cur.execute(
+            "INSERT INTO patients (patient_id, name, birth_year, sex, condition, start_date, "
+            "status) VALUES ('P9001', 'Year Example', 1980, NULL, 'Phantom limb pain', "
+            "DATE '2026-11-01', 'active'), ('P9002', 'Sex Example', NULL, 'X', "
+            "'Phantom limb pain', DATE '2026-11-01', 'active')"
+        )
+    st_.close()
+    lines = {
+        pid: next(m.value for m in page(pid).markdown if m.value.startswith("Phantom"))
+        for pid in ("P9001", "P9002")
+    }
+    assert lines == {"P9001": "Phantom limb pain · born 1980", "P9002": "Phantom limb pain · sex X"}
+    private = page("P9001", privacy=True)
+    assert next(m.value for m in private.markdown if m.value.startswith("Phantom")) == (
+        "Phantom limb pain"
+    )
+
+
 def test_previous_and_next_step_through_the_clinicians_caseload(page):
     at = page(PATIENT)
     caption = next(c.value for c in at.caption if "caseload in care" in c.value)
