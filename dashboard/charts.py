@@ -51,6 +51,10 @@ BAND_NEUTRAL = "#E8EEF4"  # a band the reference gives no direction for
 
 FONT_SIZE = 16
 HEIGHT = 380
+# A week's bar or cell spans its Monday to Sunday: plotly's weekly periods otherwise start on a
+# Sunday, and "start" placed a week's bar centred on that Sunday, over the Thursday to Wednesday
+# before it (the week of Mon 8 Jun drawn over 4-10 Jun, the first week cut off at the period's edge).
+WEEKLY = {"xperiod": 7 * 24 * 3600 * 1000, "xperiod0": "2000-01-03", "xperiodalignment": "middle"}
 
 # Every figure starts from this template: plotly applies the default one without validating it
 # again, where naming it in update_layout would copy and validate it for every figure.
@@ -561,8 +565,7 @@ def pain_qualities(
                 zmin=0,
                 colorbar={"title": "ratings", "len": 0.6, "y": 0.7},
                 hovertemplate="Week of %{x|%d %b}: %{y} in %{z} ratings<extra></extra>",
-                xperiod=7 * 24 * 3600 * 1000,
-                xperiodalignment="start",
+                **WEEKLY,
             ),
             row=1,
             col=1,
@@ -575,6 +578,7 @@ def pain_qualities(
                 y=interference["interference"],
                 mode="lines+markers",
                 line={"color": PAIN, "width": 3, "dash": "dot"},
+                **WEEKLY,  # each week's point in its middle, under its column of qualities
                 name="Interference",
                 hovertemplate="Week of %{x|%d %b}: interference %{y:.1f}<extra></extra>",
             ),
@@ -866,6 +870,7 @@ def questionnaires(
                 mode="lines+markers",
                 line={"color": INK, "width": 3},
                 marker={"size": 9},
+                cliponaxis=False,  # a score on the period's first or last day, whole
                 name=code,
                 showlegend=False,
                 hovertemplate=f"{ref['name']}<br>%{{x|%d %b %Y}}: %{{y:g}}<extra></extra>",
@@ -889,6 +894,7 @@ def questionnaires(
                             "color": PAIN,
                             "line": {"width": 4},
                         },
+                        cliponaxis=False,  # a ring on the period's first day, whole
                         name="PHQ-9 item 9 > 0",
                         customdata=unsafe["item9"],
                         hovertemplate="URGENT: PHQ-9 item 9 = %{customdata}<extra>safety</extra>",
@@ -1008,17 +1014,18 @@ def home_practice(
             name="Adherence",
             customdata=weekly[["completed_min", "prescribed_min"]].to_numpy(),
             hovertemplate="Week of %{x|%d %b}: %{y:.0f}% (%{customdata[0]} of %{customdata[1]} min)<extra></extra>",
-            xperiod=7 * 24 * 3600 * 1000,
-            xperiodalignment="start",
+            **WEEKLY,
         )
     )
     fig.add_trace(
         _trace(
             "scatter",
-            x=weekly["week"] + pd.Timedelta(days=3),
+            x=weekly["week"],
             y=weekly["caregiver_assisted_pct"],
+            **WEEKLY,
             mode="lines+markers",
             line={"color": MEDICATION, "width": 3},
+            cliponaxis=False,  # 0% (none with a caregiver) drawn whole on the axis
             name="Caregiver-assisted share",
             hovertemplate="Week of %{x|%d %b}: %{y:.0f}% of completed minutes with a caregiver<extra></extra>",
         )
@@ -1130,8 +1137,7 @@ def attendance(weekly: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
                 marker={"color": colour},
                 name=status.replace("_", " "),
                 hovertemplate=f"Week of %{{x|%d %b}}: %{{y}} {status.replace('_', ' ')}<extra></extra>",
-                xperiod=7 * 24 * 3600 * 1000,
-                xperiodalignment="start",
+                **WEEKLY,
             )
         )
     fig.update_layout(barmode="stack")

@@ -385,3 +385,32 @@ def test_a_patients_gas_t_at_each_review_date_weighs_each_goal_at_its_latest_att
         gas_t([(6, -1), (1, 0)]),  # 40.6
         gas_t([(6, 1), (1, 0)]),  # 59.4
     ]
+
+
+def test_a_patients_home_practice_by_week_gives_adherence_and_the_caregiver_share(tmp_path):
+    """Weeks start on Monday; a week whose minutes were all done without a caregiver shows 0%, not
+    nothing; a week that does not record it either way shows nothing."""
+    folder = tmp_path / "h"
+    write_csv(folder, "patients", [{"patient_id": "P1", "name": "Name P1", "condition": "PHN",
+                                    "start_date": "2026-03-01", "status": "active"}])  # fmt: skip
+    rows = [  # (date, prescribed, completed, with a caregiver)
+        ("2026-03-02", 30, 20, "no"), ("2026-03-08", 30, 10, "no"),  # Mon and Sun of one week
+        ("2026-03-09", 30, 20, "yes"), ("2026-03-10", 30, 10, "no"),
+        ("2026-03-16", 20, 20, ""),
+        ("2026-03-23", 40, 10, "yes"), ("2026-03-24", 0, 30, ""),
+    ]  # fmt: skip
+    write_csv(folder, "home_practice", [
+        {"patient_id": "P1", "date": d, "activity": "exercise", "prescribed_min": str(p),
+         "completed_min": str(c), "caregiver_assisted": cg} for d, p, c, cg in rows
+    ])  # fmt: skip
+    db = tmp_path / "h.duckdb"
+    assert importer.import_path(db, folder).applied
+    weeks = run(db, "patient_home_practice_weekly", patient_id="P1",
+                start=dt.date(2026, 3, 1), as_of=dt.date(2026, 3, 31))  # fmt: skip
+    assert [w.date() for w in weeks.week] == [
+        dt.date(2026, 3, 2), dt.date(2026, 3, 9), dt.date(2026, 3, 16), dt.date(2026, 3, 23),
+    ]  # fmt: skip
+    # the 23rd's 10 of 40 prescribed: the 24th's 30 minutes were not prescribed
+    assert weeks.adherence_pct.tolist() == [50.0, 50.0, 100.0, 25.0]
+    shares = [None if pd.isna(v) else v for v in weeks.caregiver_assisted_pct]
+    assert shares == [0.0, round(100 * 20 / 30, 1), None, 25.0]  # 10 of 40 minutes
