@@ -1094,8 +1094,9 @@ def milestones(rows: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
     """Milestones on the time axis: achieved (on the achieved date), due and overdue (on the due date)."""
     fig = Draft()
     when = rows["achieved_date"].fillna(rows["due_date"])
-    labels = [
-        f"{m} · {d[:40]}" for m, d in zip(rows["milestone_id"], rows["description"], strict=True)
+    labels = [  # a long description cut to fit beside the axis, whole on hover
+        f"{m} · {d[:40]}…" if len(d) > 40 else f"{m} · {d}"
+        for m, d in zip(rows["milestone_id"], rows["description"], strict=True)
     ]
     for status, colour in MILESTONE_COLOURS.items():
         mask = rows["status"] == status
@@ -1114,7 +1115,12 @@ def milestones(rows: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
                     "line": {"width": 3, "color": colour},
                 },
                 name=status,
-                hovertemplate=f"%{{y}}<br>{status} %{{x|%d %b %Y}}<extra></extra>",
+                showlegend=True,  # named even when all are one status (plotly hides a lone key)
+                customdata=rows.loc[mask, ["milestone_id", "description"]].to_numpy(),
+                hovertemplate=(
+                    f"%{{customdata[0]}}: %{{customdata[1]}}<br>{status} %{{x|%d %b %Y}}"
+                    "<extra></extra>"
+                ),
             )
         )
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), automargin=True)

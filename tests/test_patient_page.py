@@ -296,6 +296,28 @@ def test_the_header_names_birth_year_and_sex_in_words_and_leaves_out_what_is_mis
     )
 
 
+def test_milestones_are_keyed_by_status_and_named_whole_on_hover(page):
+    at = page("P0009")  # both overdue on 20 Nov: one status, whose key plotly would leave out
+    fig = charts(at)["Milestones"]
+    assert [(t["name"], t["showlegend"]) for t in fig["data"]] == [("overdue", True)]
+    [trace] = fig["data"]
+    assert list(trace["y"]) == [
+        "P0009-G1-M1 · Synthetic milestone towards the function…",
+        "P0009-G2-M1 · Synthetic milestone towards the desensit…",
+    ]
+    assert [list(c) for c in trace["customdata"]] == [
+        ["P0009-G1-M1", "Synthetic milestone towards the function goal"],
+        ["P0009-G2-M1", "Synthetic milestone towards the desensitization goal"],
+    ]
+    assert trace["hovertemplate"].startswith("%{customdata[0]}: %{customdata[1]}<br>overdue ")
+    statuses = [t["name"] for t in charts(page("P0006"))["Milestones"]["data"]]
+    assert statuses == [
+        "achieved",
+        "due",
+        "overdue",
+    ]  # G1 achieved, G3 due 27 Nov, G2 overdue (30 Oct)
+
+
 def test_previous_and_next_step_through_the_clinicians_caseload(page):
     at = page(PATIENT)
     caption = next(c.value for c in at.caption if "caseload in care" in c.value)
