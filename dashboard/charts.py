@@ -375,6 +375,12 @@ def _layout(fig: Draft, title: str, height: int = HEIGHT, subtitle: str | None =
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
         hoverlabel={"font_size": FONT_SIZE},
     )
+    # A chart whose one named series is its only key entry keeps it: plotly leaves the legend
+    # out for a lone entry, and a patient with one task, one status or one response category
+    # was left with marks nothing named (two open circles for overdue milestones).
+    keyed = [t for t in fig.data if t.get("name") and t.get("showlegend") is not False]
+    if len(keyed) == 1:
+        keyed[0].setdefault("showlegend", True)
     if subtitle is not None:  # what the marks mean, on a line of its own under the title,
         # both at the top, above the subplots' own titles
         fig.update_layout(
@@ -1115,7 +1121,6 @@ def milestones(rows: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
                     "line": {"width": 3, "color": colour},
                 },
                 name=status,
-                showlegend=True,  # named even when all are one status (plotly hides a lone key)
                 customdata=rows.loc[mask, ["milestone_id", "description"]].to_numpy(),
                 hovertemplate=(
                     f"%{{customdata[0]}}: %{{customdata[1]}}<br>{status} %{{x|%d %b %Y}}"
