@@ -1325,7 +1325,7 @@ def breakdown_bars(groups: pd.DataFrame, by: str, low_n: int) -> go.Figure:
 
 def cohort_trend(cohorts: pd.DataFrame, low_n: int) -> go.Figure:
     """Share with meaningful pain reduction by month of starting care, with n on each point;
-    low-n cohorts as hollow markers."""
+    low-n cohorts as hollow markers, their n marked 'low n' as the breakdown's bars are."""
     df = cohorts.copy()
     df["month"] = pd.to_datetime(df["cohort_month"])
     fig = Draft(
@@ -1340,10 +1340,11 @@ def cohort_trend(cohorts: pd.DataFrame, low_n: int) -> go.Figure:
                 "color": [MEANINGFUL if n >= low_n else "white" for n in df["outcome_n"]],
                 "line": {"color": MEANINGFUL, "width": 2},
             },
-            text=[f"n={n}" for n in df["outcome_n"]],
+            text=[f"n={n}{', low n' if n < low_n else ''}" for n in df["outcome_n"]],
             textposition="top center",
             cliponaxis=False,  # a cohort at 100% shows its n above it (it was cut off)
             name="meaningful reduction",
+            showlegend=False,  # the axis names it
             hovertemplate="%{x|%b %Y}: %{y:.0f}% (%{text})<extra></extra>",
         )
     )
