@@ -924,6 +924,11 @@ def questionnaires(
 def sleep_and_pain(sleep: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
     """Nightly total sleep (hours), and sleep quality beside the next day's pain, both 0-10."""
     fig = Draft.subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    # Quality on every night of the diary's span, none where no night was logged: the line
+    # breaks there rather than drawing a straight run across nights nobody rated.
+    quality = sleep.set_index("date")["quality"]
+    if not quality.empty:
+        quality = quality.reindex(pd.date_range(quality.index[0], quality.index[-1], freq="D"))
     fig.add_trace(
         _trace(
             "bar",
@@ -939,11 +944,12 @@ def sleep_and_pain(sleep: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figu
     fig.add_trace(
         _trace(
             "scatter",
-            x=sleep["date"],
-            y=sleep["quality"],
-            mode="lines",
+            x=quality.index,
+            y=quality.to_numpy(),
+            mode="lines+markers",  # a night logged alone, between gaps, is a point
             line={"color": SESSION, "width": 3},
-            name="Sleep quality",
+            marker={"size": 5},
+            name="Sleep quality (0-10) ↑",
             hovertemplate="Night of %{x|%d %b}: quality %{y:.1f}<extra></extra>",
         ),
         row=2,
@@ -956,13 +962,14 @@ def sleep_and_pain(sleep: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figu
             y=sleep["next_day_nrs"],
             mode="markers",
             marker={"color": PAIN, "size": 7, "opacity": 0.7},
-            name="Next-day pain",
+            name="Next-day pain (NRS) ↓",
             hovertemplate="Day after the night of %{x|%d %b}: NRS %{y:.1f}<extra></extra>",
         ),
         row=2,
         col=1,
     )
     fig.update_yaxes(title_text="Sleep (h) ↑", rangemode="tozero", row=1, col=1)
+    # two measures on one 0-10 scale, better in opposite directions: the key gives each's
     fig.update_yaxes(title_text="0-10", range=[0, 10.3], row=2, col=1)
     _period(fig, start, end)
     return _layout(fig, "Sleep and next-day pain", height=480).figure()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import json
 from collections import defaultdict
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -316,6 +318,35 @@ def test_milestones_are_keyed_by_status_and_named_whole_on_hover(page):
         "due",
         "overdue",
     ]  # G1 achieved, G3 due 27 Nov, G2 overdue (30 Oct)
+
+
+def test_sleep_quality_breaks_over_nights_not_logged_and_each_measure_says_which_way_is_better(
+    page,
+):
+    with open(SAMPLE_DATA / "sleep_diary.csv", encoding="utf-8") as fh:
+        diary = {r["date"]: float(r["quality"]) for r in csv.DictReader(fh)
+                 if r["patient_id"] == PATIENT and r["date"] <= AS_OF.isoformat()}  # fmt: skip
+    fig = charts(page(PATIENT))["Sleep and next-day pain"]
+    by_name = {t["name"]: t for t in fig["data"]}
+    assert list(by_name) == ["Total sleep", "Sleep quality (0-10) ↑", "Next-day pain (NRS) ↓"]
+    quality = by_name["Sleep quality (0-10) ↑"]
+    days = [d[:10] for d in quality["x"]]
+    first = dt.date.fromisoformat(min(diary))
+    assert days == [  # every day from the first night logged to the last
+        (first + dt.timedelta(days=i)).isoformat()
+        for i in range((dt.date.fromisoformat(max(diary)) - first).days + 1)
+    ]
+    values = sent(quality["y"])
+    shown = {d: v for d, v in zip(days, values, strict=True) if v == v}  # NaN: a gap in the line
+    assert shown == diary  # a value on each night logged, and nothing on the nights between
+    assert len(days) > len(diary)  # the sample has nights not logged
+
+
+def sent(values) -> list:
+    """An array as a figure's JSON carries it: a list, or plotly's typed array (bdata)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
 
 
 def test_previous_and_next_step_through_the_clinicians_caseload(page):
