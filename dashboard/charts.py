@@ -51,6 +51,10 @@ BAND_NEUTRAL = "#E8EEF4"  # a band the reference gives no direction for
 
 FONT_SIZE = 16
 HEIGHT = 380
+# The names a bar or row is read by (a clinician, a factor's group, a milestone): in the ink and
+# near the size of the page's text, not the 12.75-px grey Streamlit's theme gives every tick,
+# which a room reads the numbers by but could not read a name in on the shared screen.
+NAME_TICKS = {"size": FONT_SIZE - 1, "color": INK}
 # A week's bar or cell spans its Monday to Sunday: plotly's weekly periods otherwise start on a
 # Sunday, and "start" placed a week's bar centred on that Sunday, over the Thursday to Wednesday
 # before it (the week of Mon 8 Jun drawn over 4-10 Jun, the first week cut off at the period's edge).
@@ -1324,7 +1328,7 @@ def breakdown_bars(groups: pd.DataFrame, by: str, low_n: int) -> go.Figure:
     )
     fig.update_xaxes(title="meaningful pain reduction (% of patients in care >= 8 weeks) → better",
                      range=[0, 115], ticksuffix="%")  # fmt: skip
-    fig.update_yaxes(automargin=True)
+    fig.update_yaxes(automargin=True, tickfont=NAME_TICKS)
     return _layout(
         fig, f"Meaningful pain reduction by {by}", height=max(260, 60 + 44 * len(df))
     ).figure()
@@ -1409,7 +1413,7 @@ def factor_bars(factors: pd.DataFrame, title: str, low_n: int) -> go.Figure:
     )
     fig.update_xaxes(title="meaningful pain reduction (%) → better", range=[0, 115],
                      ticksuffix="%")  # fmt: skip
-    fig.update_yaxes(automargin=True)
+    fig.update_yaxes(automargin=True, tickfont=NAME_TICKS)
     return _layout(fig, title, height=max(260, 70 + 40 * len(df))).figure()
 
 

@@ -122,4 +122,11 @@ def test_the_breakdown_table_fits_the_shared_screen(server, page, sample_store_f
               "attendance_pct", "adherence_pct", "completeness_pct"]  # fmt: skip
     assert [float(c) for c in cells[4:]] == first[shares].astype(float).tolist()
     assert sideways_grids(page) == []
+    # The chart's bars are read by the clinicians' names: written near the page's own size (16 px)
+    # and in its ink, not as 12.75-px grey ticks a room could not read.
+    names = page.locator("[data-testid='stPlotlyChart'] .yaxislayer-above text").evaluate_all(
+        "ts => ts.map(t => [t.textContent, parseFloat(getComputedStyle(t).fontSize), t.style.fill])"
+    )
+    assert sorted(n for n, _, _ in names) == sorted(groups["group"])
+    assert {(size, fill) for _, size, fill in names} == {(15, "rgb(34, 34, 34)")}
     screenshot(page, "caseload-breakdown")
