@@ -655,6 +655,12 @@ def session_actor() -> str:
     return f"dashboard session {ctx.session_id[:8]}" if ctx else "dashboard"
 
 
+def show_as_of(day: dt.date) -> None:
+    """A button's callback: the sidebar's as-of date (and the URL's) set to `day` before the
+    page runs again."""
+    st.session_state[AS_OF_KEY] = day
+
+
 def _privacy_changed(meeting_page: bool, as_of: dt.date) -> None:
     on = st.session_state[PRIVACY_KEY]
     if not meeting_page:

@@ -170,6 +170,20 @@ cols[3].metric(
     help=f"{nrs_ref['meaningful_change_text']}. Source: {nrs_ref['source']}"
     + ("" if summary.pain_response else ". n/a: no current rating (none in the last 7 days)."),
 )
+if ended and ended < as_of:  # "current" counts back from the as-of date, after care ended
+    note, button = st.columns([3, 1], vertical_alignment="center")
+    note.caption(
+        f"Care ended on {ended:%d %b %Y}, so the current NRS counts the 7 days to "
+        f"{as_of:%d %b %Y}, after care. The pain at the end of care: the page as of "
+        f"{ended:%d %b %Y}."
+    )
+    button.button(
+        f"As of {ended:%d %b %Y}",
+        icon=":material/event:",
+        on_click=components.show_as_of,
+        args=(ended,),
+        help="Sets the as-of date (in the sidebar) to the day care ended.",
+    )
 cols = st.columns(4)
 cols[0].metric(
     "Attendance",

@@ -349,6 +349,30 @@ def sent(values) -> list:
     return list(values)
 
 
+def test_a_discharged_patients_page_offers_the_day_care_ended(page):
+    """P0001's care ended on 7 Nov, before the as-of date: 'current' counts the 7 days to the
+    as-of date, after care, and has no rating. One button shows the page as of the end of care,
+    with the current NRS of the 7 days to it (computed here from the CSV)."""
+    at = page("P0001")
+    assert metrics(at)["Current NRS"] == "none"
+    assert (
+        "Care ended on 07 Nov 2026, so the current NRS counts the 7 days to 20 Nov 2026, after "
+        "care. The pain at the end of care: the page as of 07 Nov 2026."
+    ) in [c.value for c in at.caption]
+    [button] = [b for b in at.button if b.label == "As of 07 Nov 2026"]
+    button.click().run()
+    assert not at.exception
+    assert at.sidebar.date_input(key="as_of").value == dt.date(2026, 11, 7)
+    with open(SAMPLE_DATA / "pain_ratings.csv", encoding="utf-8") as fh:
+        by_day = defaultdict(list)
+        for r in csv.DictReader(fh):
+            if r["patient_id"] == "P0001" and r["context"] in ("now", "avg_24h"):
+                by_day[r["ts"][:10]].append(float(r["nrs"]))
+    last_week = [sum(v) / len(v) for d, v in by_day.items() if "2026-11-01" <= d <= "2026-11-07"]
+    assert metrics(at)["Current NRS"] == f"{sum(last_week) / len(last_week):.1f}"
+    assert not [b for b in at.button if b.label.startswith("As of ")]  # the as-of date is that day
+
+
 def test_previous_and_next_step_through_the_clinicians_caseload(page):
     at = page(PATIENT)
     caption = next(c.value for c in at.caption if "caseload in care" in c.value)
