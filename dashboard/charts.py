@@ -51,9 +51,10 @@ BAND_NEUTRAL = "#E8EEF4"  # a band the reference gives no direction for
 
 FONT_SIZE = 16
 HEIGHT = 380
-# The names a bar or row is read by (a clinician, a factor's group, a milestone): in the ink and
+# The names a caseload bar is read by (a clinician, a site, a factor's group): in the ink and
 # near the size of the page's text, not the 12.75-px grey Streamlit's theme gives every tick,
-# which a room reads the numbers by but could not read a name in on the shared screen.
+# which a room reads the numbers by but could not read a name in on the shared screen. (Not the
+# milestones' labels: at this size they took half of a laptop's chart.)
 NAME_TICKS = {"size": FONT_SIZE - 1, "color": INK}
 # A week's bar or cell spans its Monday to Sunday: plotly's weekly periods otherwise start on a
 # Sunday, and "start" placed a week's bar centred on that Sunday, over the Thursday to Wednesday
@@ -973,7 +974,7 @@ def sleep_and_pain(sleep: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figu
         col=1,
     )
     fig.update_yaxes(title_text="Sleep (h) ↑", rangemode="tozero", row=1, col=1)
-    # two measures on one 0-10 scale, better in opposite directions: the key gives each's
+    # two measures on one 0-10 scale, better in opposite directions: the key says which way
     fig.update_yaxes(title_text="0-10", range=[0, 10.3], row=2, col=1)
     _period(fig, start, end)
     return _layout(fig, "Sleep and next-day pain", height=480).figure()
