@@ -957,6 +957,11 @@ def patient_picker(privacy_mode: bool) -> str | None:
     notes = [choices.note] if choices.note else []
     if pd.notna(row.position):
         notes.append(f"{int(row.position)} of {int(row.caseload_size)} in {who}'s caseload in care")
+    else:  # why Previous and Next are greyed out
+        notes.append(
+            (f"Not in care on {as_of:%d %b %Y}" if not row.in_care else "No primary clinician")
+            + ": Previous and Next step through a clinician's patients in care."
+        )
     for note in notes:
         st.caption(note)
     return patient_id

@@ -252,6 +252,9 @@ def test_a_patient_without_data_gets_one_line_per_domain(page, sample_db):
     st_.close()
     at = page("P9000")
     assert not at.get("plotly_chart")
+    assert (  # in care, but in nobody's caseload
+        "No primary clinician: Previous and Next step through a clinician's patients in care."
+    ) in [c.value for c in at.caption]
     lines = {c.value for c in at.caption}
     for text in (
         "No pain ratings in this period.",
@@ -355,6 +358,10 @@ def test_a_discharged_patients_page_offers_the_day_care_ended(page):
     with the current NRS of the 7 days to it (computed here from the CSV)."""
     at = page("P0001")
     assert metrics(at)["Current NRS"] == "none"
+    assert [b.disabled for b in at.button if b.label in ("Previous", "Next")] == [True, True]
+    assert (
+        "Not in care on 20 Nov 2026: Previous and Next step through a clinician's patients in care."
+    ) in [c.value for c in at.caption]
     assert (
         "Care ended on 07 Nov 2026, so the current NRS counts the 7 days to 20 Nov 2026, after "
         "care. The pain at the end of care: the page as of 07 Nov 2026."
