@@ -1248,9 +1248,14 @@ RESPONSE_LABELS = {
 }
 
 
+def _n(n: int, low_n: int) -> str:
+    """A share's n as its label gives it: 'n=7', or 'n=2, low n' under the low-n threshold."""
+    return f"n={n}{', low n' if n < low_n else ''}"
+
+
 def _n_label(value, n: int, low_n: int) -> str:
     text = "–" if value is None or pd.isna(value) else f"{value:.0f}%"
-    return f"{text} (n={n}{', low n' if n < low_n else ''})"
+    return f"{text} ({_n(n, low_n)})"
 
 
 MANY_POINTS = 300  # more patients than a chart can give each a bar or point of their own
@@ -1352,7 +1357,7 @@ def cohort_trend(cohorts: pd.DataFrame, low_n: int) -> go.Figure:
                 "color": [MEANINGFUL if n >= low_n else "white" for n in df["outcome_n"]],
                 "line": {"color": MEANINGFUL, "width": 2},
             },
-            text=[f"n={n}{', low n' if n < low_n else ''}" for n in df["outcome_n"]],
+            text=[_n(n, low_n) for n in df["outcome_n"]],
             textposition="top center",
             cliponaxis=False,  # a cohort at 100% shows its n above it (it was cut off)
             name="meaningful reduction",

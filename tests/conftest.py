@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dashboard import importer, kept, schema, store
@@ -68,3 +70,12 @@ def count(db: Path, table: str) -> int:
         return st.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         st.close()
+
+
+def typed_array(spec: dict) -> np.ndarray:
+    """An array as a figure's JSON carries it when typed ({"dtype", "bdata"[, "shape"]}, plotly's
+    base64), read back into numbers."""
+    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+    if "shape" in spec:
+        array = array.reshape([int(n) for n in str(spec["shape"]).split(",")])
+    return array

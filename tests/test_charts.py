@@ -3,7 +3,6 @@ make, and it is checked when it is made."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 from plotly.subplots import make_subplots
 
 from dashboard import caseload, charts
+from tests.conftest import typed_array
 
 
 def spec(fig: go.Figure) -> dict:
@@ -133,9 +133,7 @@ def _values(spec):
     """A figure's JSON with its typed arrays ({"dtype", "bdata"}, plotly's base64) read back
     into numbers, so two specs compare by what plotly.js draws, not by how arrays are sent."""
     if isinstance(spec, dict) and {"dtype", "bdata"} <= set(spec):
-        array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
-        if "shape" in spec:
-            array = array.reshape([int(n) for n in str(spec["shape"]).split(",")])
+        array = typed_array(spec)
         return [None if v != v else v for v in array.ravel().tolist()], array.shape
     if isinstance(spec, dict):
         return {k: _values(v) for k, v in spec.items()}

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as dt
 import json
 from collections import defaultdict
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import queries
 from dashboard import charts as charts_module
 from dashboard import measures, store
-from tests.conftest import AS_OF, ROOT, SAMPLE_DATA
+from tests.conftest import AS_OF, ROOT, SAMPLE_DATA, typed_array
 from tests.test_app import metrics
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -339,17 +337,11 @@ def test_sleep_quality_breaks_over_nights_not_logged_and_each_measure_says_which
         (first + dt.timedelta(days=i)).isoformat()
         for i in range((dt.date.fromisoformat(max(diary)) - first).days + 1)
     ]
-    values = sent(quality["y"])
+    values = quality["y"]  # plotly's typed array, or a list
+    values = typed_array(values).tolist() if isinstance(values, dict) else list(values)
     shown = {d: v for d, v in zip(days, values, strict=True) if v == v}  # NaN: a gap in the line
     assert shown == diary  # a value on each night logged, and nothing on the nights between
     assert len(days) > len(diary)  # the sample has nights not logged
-
-
-def sent(values) -> list:
-    """An array as a figure's JSON carries it: a list, or plotly's typed array (bdata)."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return list(values)
 
 
 def test_a_discharged_patients_page_offers_the_day_care_ended(page):
