@@ -320,15 +320,30 @@ else:
         hide_index=True,
         width="stretch",
         placeholder="—",
+        # widths that fit a 1,280-px laptop's page with the sidebar open (789 px), so no column
+        # is out of view; a wider page shares out the rest
         column_config={
-            "task": st.column_config.TextColumn(pinned=True),  # in view on a laptop
-            "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
-            "first_time_min": st.column_config.NumberColumn("first time (min)", format="%.1f"),
-            "latest_time_min": st.column_config.NumberColumn(
-                "latest time (min) ↓ better", format="%.1f"
+            "task": st.column_config.TextColumn(width=180, pinned=True),
+            "domain": st.column_config.TextColumn(width=78),
+            "latest_date": st.column_config.DateColumn("latest", format="D MMM YYYY", width=90),
+            "level": st.column_config.NumberColumn(width=45),
+            "time_min": st.column_config.TextColumn(
+                "time, first → latest",
+                help="Completion time of the first attempt in the period and of the latest, "
+                "in minutes; lower is better.",
+                width=135,
             ),
-            "pain_before": st.column_config.NumberColumn("pain before (NRS)", format="%g"),
-            "pain_after": st.column_config.NumberColumn("pain after (NRS)", format="%g"),
+            "pain": st.column_config.TextColumn(
+                "pain before → after",
+                help="NRS 0-10 before and after the latest attempt.",
+                width=125,
+            ),
+            "microbreaks": st.column_config.NumberColumn(
+                "breaks", help="Micro-breaks taken in the latest attempt.", width=55
+            ),
+            "completed": st.column_config.CheckboxColumn(
+                "done", help="Whether the latest attempt was completed.", width=55
+            ),
         },
     )
 
@@ -506,13 +521,17 @@ else:
         hide_index=True,
         width="stretch",
         placeholder="—",
+        # fits a 1,280-px laptop's page with the sidebar open for most patients; a longer drug
+        # name or side effect scrolls, with the drug pinned
         column_config={
+            "drug": st.column_config.TextColumn(pinned=True),
             "drug_class": "class",
-            "daily_dose": st.column_config.NumberColumn("daily dose"),
+            "current": st.column_config.CheckboxColumn(width=62),
+            "daily_dose": "daily dose",
             "start_date": st.column_config.DateColumn("start", format="D MMM YYYY"),
             "stop_date": st.column_config.DateColumn("stop", format="D MMM YYYY"),
             "ome_mg_day": st.column_config.NumberColumn(
-                "OME mg/day", help="Oral morphine equivalent, mg a day (opioids)"
+                "OME", help="Oral morphine equivalent, mg a day (opioids)", format="%g mg/day"
             ),
             "side_effects": "side effects",
         },

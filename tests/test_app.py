@@ -254,7 +254,7 @@ def headings(table) -> list[str]:
 def test_every_table_is_headed_in_words_and_shows_a_gap_as_a_dash(
     sample_db, monkeypatch, page, params
 ):
-    """A heading reads 'times taught', 'OME mg/day', 'meaningful %', never a store column name
+    """A heading reads 'times taught', 'daily dose', 'meaningful %', never a store column name
     such as 'times_taught' or 'ome_mg_day' (the teach-back, medication and factor tables and the
     import batches showed theirs). A value not there (no current rating, a medication not
     stopped) reads '—', not 'None' (the caseload's patient list and breakdown, the factors and
@@ -278,4 +278,4 @@ def test_every_table_is_headed_in_words_and_shows_a_gap_as_a_dash(
         assert ["topic", "times taught", "latest", "latest teach-back", "taught back correctly",
                 "caregiver present"] in tables  # fmt: skip
         medications = next(t for t in tables if t[0] == "drug")
-        assert {"class", "daily dose", "OME mg/day", "side effects"} <= set(medications)
+        assert {"class", "daily dose", "OME", "side effects"} <= set(medications)

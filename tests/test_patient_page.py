@@ -14,7 +14,7 @@ import queries
 from dashboard import charts as charts_module
 from dashboard import measures, store
 from tests.conftest import AS_OF, ROOT, SAMPLE_DATA, typed_array
-from tests.test_app import metrics
+from tests.test_app import headings, metrics
 
 APP = str(ROOT / "dashboard" / "app.py")
 PATIENT = "P0006"  # Finley Example: PHQ-9 item 9 > 0 in the sample data
@@ -486,29 +486,66 @@ def test_tables_spell_out_their_codes(page):
                                                    "task_modification", "work_schedule"})  # fmt: skip
 
 
-def test_the_functional_tasks_table_gives_times_in_minutes_as_its_chart_does(page):
-    """Each task's first and latest completion time in the period, from the CSV, in minutes: the
-    unit of the chart above it (the table gave seconds under a chart in minutes)."""
+def test_the_functional_tasks_table_reads_each_task_from_first_to_latest(page):
+    """Each task's completion time from its first attempt in the period to its latest, in
+    minutes (the unit of the chart above it; the table gave seconds once), and the latest
+    attempt's pain before and after, micro-breaks and completion, from the CSV: one cell for
+    each pair, so the table's eight columns fit a laptop's page beside the sidebar (ten did not:
+    the pain after, the breaks and the completion were out of view at 1,280 px)."""
     with open(SAMPLE_DATA / "functional_tasks.csv", encoding="utf-8") as fh:
         rows = sorted(
-            (r["date"], r["task"], int(r["completion_time_s"]))
+            (r["date"], r["task"], r)
             for r in csv.DictReader(fh)
             if r["patient_id"] == PATIENT and r["date"] <= str(AS_OF)
         )
     first, latest = {}, {}
-    for _, task, seconds in rows:
-        first.setdefault(task, seconds)
-        latest[task] = seconds
+    for _, task, row in rows:
+        first.setdefault(task, row)
+        latest[task] = row
+    assert len(rows) > len(latest) >= 2  # every task tried more than once
+    minutes = lambda row: f"{int(row['completion_time_s']) / 60:.1f}"  # noqa: E731
+    nrs = lambda value: f"{float(value):g}"  # noqa: E731
+    expected = {
+        task: (
+            f"{minutes(first[task])} → {minutes(row)} min",
+            f"{nrs(row['pain_before'])} → {nrs(row['pain_after'])}",
+            int(row["microbreaks"]),
+            row["completed"] == "true",
+        )
+        for task, row in latest.items()
+    }
     at = page(PATIENT)
-    table = next(d.value for d in at.dataframe if "task" in d.value.columns)
-    assert dict(zip(table["task"], table["first_time_min"], strict=True)) == pytest.approx(
-        {t: s / 60 for t, s in first.items()}
-    )
-    assert dict(zip(table["task"], table["latest_time_min"], strict=True)) == pytest.approx(
-        {t: s / 60 for t, s in latest.items()}
-    )
+    shown = next(d for d in at.dataframe if "task" in d.value.columns)
+    table = shown.value
+    assert {
+        t: (time, pain, breaks, done)
+        for t, time, pain, breaks, done in table[
+            ["task", "time_min", "pain", "microbreaks", "completed"]
+        ].itertuples(index=False)
+    } == expected
+    assert headings(shown) == [
+        "task", "domain", "latest", "level", "time, first → latest", "pain before → after",
+        "breaks", "done",
+    ]  # fmt: skip
     fig = charts(at)["Graded functional tasks (open circle: not completed)"]
     assert fig["layout"]["yaxis"]["title"]["text"] == "Completion time (min) ↓ better"
+
+
+def test_the_medications_table_reads_a_dose_as_prescribed(page):
+    """'60 mg', the daily dose with its unit in one cell, as a prescription reads it, from the
+    CSV; the unit had a column of its own, which put the side effects out of view at 1,280 px."""
+    with open(SAMPLE_DATA / "medications.csv", encoding="utf-8") as fh:
+        doses = {
+            (r["drug"], r["start_date"]): f"{float(r['daily_dose']):g} {r['unit']}"
+            for r in csv.DictReader(fh)
+            if r["patient_id"] == PATIENT and r["start_date"] <= str(AS_OF)
+        }
+    shown = next(d for d in page(PATIENT).dataframe if "drug" in d.value.columns)
+    table = shown.value
+    rows = table[["drug", "start_date", "daily_dose"]].itertuples(index=False)
+    assert len(doses) >= 2
+    assert {(drug, f"{start:%Y-%m-%d}"): dose for drug, start, dose in rows} == doses
+    assert "unit" not in table.columns and "daily dose" in headings(shown)
 
 
 def test_a_review_one_day_overdue_says_1_day(page, sample_db, monkeypatch):
