@@ -329,8 +329,8 @@ else:
             "level": st.column_config.NumberColumn(width=45),
             "time_min": st.column_config.TextColumn(
                 "time, first → latest",
-                help="Completion time of the first attempt in the period and of the latest, "
-                "in minutes; lower is better.",
+                help="Completion time of the first timed attempt in the period and of the "
+                "latest, in minutes; lower is better.",
                 width=135,
             ),
             "pain": st.column_config.TextColumn(

@@ -414,3 +414,46 @@ def test_a_patients_home_practice_by_week_gives_adherence_and_the_caregiver_shar
     assert weeks.adherence_pct.tolist() == [50.0, 50.0, 100.0, 25.0]
     shares = [None if pd.isna(v) else v for v in weeks.caregiver_assisted_pct]
     assert shares == [0.0, round(100 * 20 / 30, 1), None, 25.0]  # 10 of 40 minutes
+
+
+def test_a_patients_functional_tasks_read_from_first_timed_attempt_to_latest(tmp_path):
+    """Each task's time from its first timed attempt in the period to its latest, in minutes; a
+    task timed once gives its one time, one never timed nothing; the latest attempt's own pain
+    before and after ("—" for the one not logged, nothing when neither was) and micro-breaks,
+    never an earlier attempt's (the table took each from the latest attempt that logged it)."""
+    folder = tmp_path / "f"
+    write_csv(folder, "patients", [{"patient_id": "P1", "name": "Name P1", "condition": "PHN",
+                                    "start_date": "2026-03-01", "status": "active"}])  # fmt: skip
+    days = {"S1": "2026-03-02", "S2": "2026-03-09", "S3": "2026-03-16", "S4": "2026-04-06"}
+    write_csv(folder, "sessions", [
+        {"session_id": s, "patient_id": "P1", "ts": f"{d}T10:00", "status": "attended"}
+        for s, d in days.items()
+    ])  # fmt: skip
+    rows = [  # (session, task, seconds, pain before, pain after, micro-breaks)
+        ("S1", "Typing", "600", "5", "6.5", "2"), ("S2", "Typing", "483", "4", "", ""),
+        ("S4", "Typing", "300", "3", "3", "0"),  # after the as-of date
+        ("S1", "Buttoning", "", "", "", "1"), ("S3", "Buttoning", "90", "", "", "0"),
+        ("S2", "Gardening", "", "", "", ""),
+    ]  # fmt: skip
+    write_csv(folder, "functional_tasks", [
+        {"session_id": s, "patient_id": "P1", "date": days[s], "task": t, "level": "2",
+         "completion_time_s": sec, "pain_before": b, "pain_after": a, "microbreaks": m}
+        for s, t, sec, b, a, m in rows
+    ])  # fmt: skip
+    db = tmp_path / "f.duckdb"
+    assert importer.import_path(db, folder).applied
+    tasks = run(db, "patient_functional_tasks_latest", patient_id="P1",
+                start=dt.date(2026, 3, 1), as_of=dt.date(2026, 3, 31))  # fmt: skip
+    shown = {
+        row[0]: tuple(None if pd.isna(v) else v for v in row[1:])
+        for row in tasks[["task", "time_min", "pain", "microbreaks"]].itertuples(index=False)
+    }
+    # the latest attempt's own pain after and micro-breaks: none logged, not the 6.5 and 2 before
+    assert shown == {
+        "Buttoning": ("1.5 min", None, 0),
+        "Gardening": (None, None, None),
+        "Typing": ("10.0 → 8.1 min", "4 → —", None),
+    }
+    assert [d.date() for d in pd.to_datetime(tasks.latest_date)] == [
+        dt.date(2026, 3, 16), dt.date(2026, 3, 9), dt.date(2026, 3, 9),
+    ]  # fmt: skip
