@@ -526,10 +526,10 @@ else:
         column_config={
             "drug": st.column_config.TextColumn(pinned=True),
             "drug_class": "class",
-            "current": st.column_config.CheckboxColumn(width=62),
             "daily_dose": "daily dose",
             "start_date": st.column_config.DateColumn("start", format="D MMM YYYY"),
             "stop_date": st.column_config.DateColumn("stop", format="D MMM YYYY"),
+            "current": st.column_config.CheckboxColumn(width=62),
             "ome_mg_day": st.column_config.NumberColumn(
                 "OME", help="Oral morphine equivalent, mg a day (opioids)", format="%g mg/day"
             ),

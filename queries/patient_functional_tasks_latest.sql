@@ -1,13 +1,14 @@
 -- One row per graded functional task of one patient: its latest attempt in the period (level,
 -- pain before and after it, micro-breaks, completed: that attempt's own values, none taken from
--- an earlier one; two attempts of a task on one day are read as one of them) and its completion
--- time from the first timed attempt to the latest, in minutes (the unit of the page's chart). The
--- two pairs are read as one cell each, "4.1 → 4.0 min" and "6.8 → 7.7", so the table fits a
--- laptop's page beside the sidebar; a task timed once reads its one time; a pain not logged reads
--- "—" (the whole cell when neither was).
+-- an earlier day's; two attempts of a task on one day, which the import allows, may give each
+-- value from either of them) and its completion time from the first timed attempt to the latest,
+-- in minutes (the unit of the page's chart). The two pairs are read as one cell each,
+-- "4.1 → 4.0 min" and "6.8 → 7.7", so the table fits a laptop's page beside the sidebar; a task
+-- timed once reads its one time; a pain not logged reads "—" (the whole cell when neither was).
 -- arg_max_null keeps the latest attempt's NULL where arg_max skips to an earlier value. At 20,000
--- patients (300 patients, medians) the query takes 8.8 ms against arg_max's 7.2; the latest row
--- taken whole as one struct took 10.5.
+-- patients (300 patients, medians) the query takes 8.8-9.9 ms against arg_max's 7.2-8.3; the
+-- latest row taken whole as one struct took 10.5-12.3, and ordering by (date, session_id) to
+-- settle a tie 12.4.
 -- params: $patient_id, $start, $as_of
 SELECT task, any_value(domain) AS domain, max(date) AS latest_date,
     arg_max_null(level, date) AS level,

@@ -494,21 +494,22 @@ def test_the_functional_tasks_table_reads_each_task_from_first_to_latest(page):
     the pain after, the breaks and the completion were out of view at 1,280 px)."""
     with open(SAMPLE_DATA / "functional_tasks.csv", encoding="utf-8") as fh:
         rows = sorted(
-            (r["date"], r["task"], r)
-            for r in csv.DictReader(fh)
-            if r["patient_id"] == PATIENT and r["date"] <= str(AS_OF)
+            (
+                r
+                for r in csv.DictReader(fh)
+                if r["patient_id"] == PATIENT and r["date"] <= str(AS_OF)
+            ),
+            key=lambda r: r["date"],
         )
     first, latest = {}, {}
-    for _, task, row in rows:
-        first.setdefault(task, row)
-        latest[task] = row
+    for row in rows:
+        first.setdefault(row["task"], int(row["completion_time_s"]) / 60)
+        latest[row["task"]] = row
     assert len(rows) > len(latest) >= 2  # every task tried more than once
-    minutes = lambda row: f"{int(row['completion_time_s']) / 60:.1f}"  # noqa: E731
-    nrs = lambda value: f"{float(value):g}"  # noqa: E731
     expected = {
         task: (
-            f"{minutes(first[task])} → {minutes(row)} min",
-            f"{nrs(row['pain_before'])} → {nrs(row['pain_after'])}",
+            f"{first[task]:.1f} → {int(row['completion_time_s']) / 60:.1f} min",
+            f"{float(row['pain_before']):g} → {float(row['pain_after']):g}",
             int(row["microbreaks"]),
             row["completed"] == "true",
         )
