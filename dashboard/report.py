@@ -145,6 +145,7 @@ def build(
                 "change": _plain(r.change),
                 "meaningful_change": _plain(r.meaningful_change),
                 "assessment": r.assessment,
+                "assessment_text": r.assessment_text,
                 "source": r.source,
             }
             for r in instruments.itertuples()
@@ -327,7 +328,7 @@ def to_html(report: ProgressReport, images: dict[str, str] | None = None) -> str
     )
     instruments = "".join(
         f"<tr><td>{e(i['instrument'])}</td><td>{_fmt(i['first'], 'g')}</td><td>{_fmt(i['latest'], 'g')}</td>"
-        f"<td>{e(i['latest_band'] or '—')}</td><td>{_fmt(i['change'], '+g')}</td><td>{e(i['assessment'])}</td><td><small>{e(i['source'] or '')}</small></td></tr>"
+        f"<td>{e(i['latest_band'] or '—')}</td><td>{_fmt(i['change'], '+g')}</td><td>{e(i['assessment_text'])}</td><td><small>{e(i['source'] or '')}</small></td></tr>"
         for i in report.instruments
     )
     goals = (

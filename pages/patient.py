@@ -214,36 +214,41 @@ else:
                 "latest_total",
                 "latest_band",
                 "change",
-                "assessment",
-                "first_date",
-                "latest_date",
-                "meaningful_change",
+                "assessment_text",
+                "scored",
             ]
         ],
         hide_index=True,
         width="stretch",
         placeholder="—",
-        # widths that fit the table's longest cells (a band, a date, an assessment) on a
-        # 1,600-px screen with the sidebar open; the sources, up to 80 characters, are below it
+        # widths that fit the longest cells (a band, an assessment with an 11-point threshold,
+        # dates in two years) on a 1,280-px laptop's page with the sidebar open (789 px); the
+        # sources, up to 80 characters, are below it
         column_config={
-            "instrument": st.column_config.TextColumn(width=85, pinned=True),
-            "first_total": st.column_config.NumberColumn("first", format="%g", width=50),
-            "latest_total": st.column_config.NumberColumn("latest", format="%g", width=55),
+            "instrument": st.column_config.TextColumn(width=88, pinned=True),
+            "first_total": st.column_config.NumberColumn("first", format="%g", width=45),
+            "latest_total": st.column_config.NumberColumn("latest", format="%g", width=50),
             "latest_band": st.column_config.TextColumn(
                 "latest band",
                 help="The reference band the latest score falls in (shared/MEASURES.md, with its "
                 "source below the table); — when it falls in none.",
-                width=190,
+                width=165,
             ),
-            "change": st.column_config.NumberColumn(format="%+g", width=60),
-            "assessment": st.column_config.TextColumn(width=170),
-            "first_date": st.column_config.DateColumn("first on", format="D MMM YYYY", width=90),
-            "latest_date": st.column_config.DateColumn("latest on", format="D MMM YYYY", width=90),
-            "meaningful_change": st.column_config.NumberColumn(
-                "meaningful",
-                format="%g",
-                help="The meaningful change of the reference (shared/MEASURES.md).",
-                width=85,
+            "change": st.column_config.NumberColumn(
+                format="%+g",
+                help="Latest minus first; — for a questionnaire scored once.",
+                width=58,
+            ),
+            "assessment_text": st.column_config.TextColumn(
+                "assessment",
+                help="The change against the reference's meaningful change (shared/MEASURES.md): "
+                "(≥ 5) a change of at least 5 points, better or worse; (< 5) less than that.",
+                width=205,
+            ),
+            "scored": st.column_config.TextColumn(
+                "scored, first → latest",
+                help="The dates of the first and the latest score (one date when scored once).",
+                width=170,
             ),
         },
     )

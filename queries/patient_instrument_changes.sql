@@ -1,7 +1,11 @@
 -- One row per questionnaire a patient has scored by the as-of date: first and latest score, the
 -- change, and whether it is a meaningful improvement or worsening by the instrument's reference row
 -- (direction and meaningful change), with the reference's bands and source, and the band the latest
--- score falls in (from min to max, both included; NULL when it falls in none).
+-- score falls in (from min to max, both included; NULL when it falls in none). A questionnaire
+-- scored once has no change. For the table on a laptop's page (beside the sidebar), two cells are
+-- made here: the assessment with the threshold it was judged by, "meaningful improvement (≥ 5)"
+-- or "no meaningful change (< 5)", and the dates, "8 Jun → 23 Nov 2026" (each with its year when
+-- the two differ).
 -- params: $patient_id, $as_of
 -- Totals are stored as doubles (a BPI interference total is a mean of 7 items): the change is
 -- taken as DECIMAL, exactly, so 4.5 - 6.2 is -1.7 (as doubles -1.7000000000000002) and a change
@@ -28,7 +32,7 @@ SELECT
     s.latest_total,
     s.latest_date,
     s.scores,
-    CAST(s.exact_change AS DOUBLE) AS change,
+    CASE WHEN s.scores >= 2 THEN CAST(s.exact_change AS DOUBLE) END AS change,
     i.direction,
     i.meaningful_change,
     i.range_min,
@@ -49,7 +53,19 @@ SELECT
           OR (i.direction = 'higher_better' AND s.exact_change <= -CAST(i.meaningful_change AS DECIMAL(18, 6)))
             THEN 'meaningful worsening'
         ELSE 'no meaningful change'
-    END AS assessment
+    END AS assessment,
+    assessment || CASE assessment
+        WHEN 'no meaningful change' THEN printf(' (< %g)', i.meaningful_change)
+        WHEN 'one score' THEN ''
+        WHEN 'no reference threshold' THEN ''
+        ELSE printf(' (≥ %g)', i.meaningful_change)
+    END AS assessment_text,
+    CASE
+        WHEN s.scores < 2 THEN strftime(s.first_date, '%-d %b %Y')
+        WHEN year(s.first_date) = year(s.latest_date)
+            THEN strftime(s.first_date, '%-d %b') || ' → ' || strftime(s.latest_date, '%-d %b %Y')
+        ELSE strftime(s.first_date, '%-d %b %Y') || ' → ' || strftime(s.latest_date, '%-d %b %Y')
+    END AS scored
 FROM changes s
 LEFT JOIN instruments i ON i.code = s.instrument
 ORDER BY CASE s.instrument WHEN 'PSEQ' THEN 0 WHEN 'PCS' THEN 1 WHEN 'PHQ9' THEN 2 WHEN 'ISI' THEN 3

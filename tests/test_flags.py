@@ -319,6 +319,38 @@ def test_a_questionnaire_change_of_exactly_the_meaningful_change_is_meaningful(t
     st.close()
 
 
+def test_the_questionnaire_table_reads_each_assessment_with_its_threshold_and_dates(tmp_path):
+    """The page's and the report's questionnaire table on a laptop: the assessment carries the
+    threshold it was judged by (MEASURES.md's meaningful change: PHQ-9 5, PSEQ 11, BPI 1; PCS
+    none), the two dates read as one cell with the year once when they share it, and a
+    questionnaire scored once has no change (it read +0, as if nothing had changed)."""
+    st = store.open_store(tmp_path / "texts.duckdb")
+    scores = [score("A", 340, "PHQ9", 16), score("A", 10, "PHQ9", 11),  # -5: meaningful
+              score("A", 60, "PSEQ", 30), score("A", 10, "PSEQ", 19),  # -11: meaningful worse
+              score("A", 60, "BPI_INT", 5.0), score("A", 10, "BPI_INT", 4.5),  # -0.5: not
+              score("A", 60, "PCS", 20), score("A", 10, "PCS", 35),  # no threshold
+              score("A", 40, "DN4", 6)]  # fmt: skip
+    with st.write() as cur:
+        insert(cur, {"clinicians": [dict(clinician_id="C1", name="Test", discipline="PT")]})
+        insert(cur, patient("A", start_days_ago=360))
+        insert(cur, {"assessments": scores})
+    rows = queries.run(st.cursor(), "patient_instrument_changes", patient_id="A", as_of=AS_OF)
+    shown = {r.instrument: (None if pd.isna(r.change) else r.change, r.assessment_text, r.scored)
+             for r in rows.itertuples()}  # fmt: skip
+    assert shown == {
+        "PHQ9": (-5, "meaningful improvement (≥ 5)", "15 Dec 2025 → 10 Nov 2026"),
+        "PSEQ": (-11, "meaningful worsening (≥ 11)", "21 Sep → 10 Nov 2026"),
+        "BPI_INT": (-0.5, "no meaningful change (< 1)", "21 Sep → 10 Nov 2026"),
+        "PCS": (15, "no reference threshold", "21 Sep → 10 Nov 2026"),
+        "DN4": (None, "one score", "11 Oct 2026"),
+    }
+    assert [r.assessment for r in rows.itertuples()] == [
+        "meaningful worsening", "no reference threshold", "meaningful improvement",
+        "no meaningful change", "one score",
+    ]  # fmt: skip
+    st.close()
+
+
 def test_a_latest_score_is_named_by_the_reference_band_it_falls_in(tmp_path):
     """The questionnaire table's "latest band" (page and report) and the social-support line's
     MSPSS and ZBI-12 bands are the reference bands of MEASURES.md, both ends included: PHQ-9 9 is

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -223,6 +224,46 @@ def test_the_questionnaire_table_names_the_band_of_each_latest_score(page):
     text = " ".join(m.value for m in at.markdown)
     assert "work **off work**, workplace accommodation **in place**" in text
     assert "MSPSS 4 (moderate), caregiver burden ZBI-12 6." in text
+
+
+def test_the_questionnaire_table_reads_each_change_against_its_threshold(page):
+    """On a laptop the table's last column (the threshold) was out of view: each assessment now
+    carries the meaningful change it was judged by (MEASURES.md), the dates read as one cell,
+    and the CSV's scores give every cell."""
+    scores = defaultdict(list)
+    with open(SAMPLE_DATA / "assessments.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["patient_id"] == PATIENT and r["date"] <= AS_OF.isoformat():
+                scores[r["instrument"]].append(
+                    (dt.date.fromisoformat(r["date"]), float(r["total"]))
+                )
+    reference = {i.code: i for i in measures.INSTRUMENTS}
+
+    def expected(code: str) -> tuple:
+        ordered = sorted(scores[code])
+        (first_on, first), (latest_on, latest) = ordered[0], ordered[-1]
+        if len(ordered) == 1:
+            return None, "one score", f"{first_on:%-d %b %Y}"
+        change, ref = round(latest - first, 6), reference[code]
+        if ref.meaningful_change is None:
+            said = "no reference threshold"
+        elif abs(change) < ref.meaningful_change:
+            said = f"no meaningful change (< {ref.meaningful_change:g})"
+        else:
+            better = (change < 0) == (ref.direction == measures.HIGHER_WORSE)
+            said = f"meaningful {'improvement' if better else 'worsening'} (≥ {ref.meaningful_change:g})"
+        on = f"{first_on:%-d %b}" if first_on.year == latest_on.year else f"{first_on:%-d %b %Y}"
+        return change, said, f"{on} → {latest_on:%-d %b %Y}"
+
+    at = page(PATIENT)
+    table = next(t for t in at.dataframe if "latest_band" in t.value.columns)
+    assert headings(table) == ["instrument", "first", "latest", "latest band", "change",
+                               "assessment", "scored, first → latest"]  # fmt: skip
+    shown = {r.instrument: (None if pd.isna(r.change) else round(r.change, 6), r.assessment_text,
+                            r.scored) for r in table.value.itertuples()}  # fmt: skip
+    assert shown == {code: expected(code) for code in scores}
+    assert shown["PHQ9"][1] == "no meaningful change (< 5)"  # 13 -> 9 by the CSV
+    assert [code for code, (change, *_) in shown.items() if change is None] == ["DN4"]
 
 
 def test_privacy_mode_removes_the_name_and_the_item_9_value_everywhere(page):
@@ -570,7 +611,7 @@ def test_each_questionnaire_is_shown_with_its_source(page, sample_db):
     """Every questionnaire's bands and meaningful change are shown with their source from the
     store's reference table, under the table (a column cut the longer ones off)."""
     at = page(PATIENT)
-    table = next(t.value for t in at.dataframe if "assessment" in t.value.columns)
+    table = next(t.value for t in at.dataframe if "assessment_text" in t.value.columns)
     assert "source" not in table.columns
     st_ = store.open_store(sample_db)
     try:

@@ -36,7 +36,15 @@ def test_json_has_the_summary_numbers_and_flags(sample):
     assert (pcs["latest"], pcs["latest_band"]) == (30, "clinically relevant")
     html = report.to_html(report.build(sample, PATIENT, AS_OF), {})
     assert "<th>latest</th><th>latest band</th>" in html
-    assert "<td>PHQ9</td><td>13</td><td>9</td><td>mild</td><td>-4</td>" in html
+    # the assessment with the threshold it was judged by (PHQ-9: 5 points), as on the page
+    assert (
+        "<td>PHQ9</td><td>13</td><td>9</td><td>mild</td><td>-4</td>"
+        "<td>no meaningful change (&lt; 5)</td>" in html
+    )
+    # scored once: no change (it read +0)
+    assert (
+        "<td>DN4</td><td>7</td><td>7</td><td>neuropathic likely</td><td>–</td><td>one score" in html
+    )
     assert data["synthetic_data"] is True and data["patient"] == "Finley Example (P0006)"
 
 
