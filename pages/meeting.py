@@ -248,6 +248,50 @@ if requested:
                 width="stretch",
                 key="presenter_pain",
             )
+            # Under the chart, not under the flags: the right column ran a third of the screen
+            # below the chart and left that space empty, pushing the actions out of view.
+            sleep_col, social_col = st.columns(2)
+            with sleep_col:
+                st.subheader("Sleep, last 14 nights")
+                if brief.sleep_nights_14d:
+                    st.markdown(
+                        f"- quality **{brief.sleep_quality_14d:.1f}**/10"
+                        + (
+                            f" (before: {brief.sleep_quality_prev_14d:.1f})"
+                            if pd.notna(brief.sleep_quality_prev_14d)
+                            else ""
+                        )
+                        + f"\n- sleep **{brief.sleep_min_14d / 60:.1f} h** a night"
+                        + (
+                            f" (before: {brief.sleep_min_prev_14d / 60:.1f} h)"
+                            if pd.notna(brief.sleep_min_prev_14d)
+                            else ""
+                        )
+                    )
+                else:
+                    components.empty_state("No sleep diary in the last 14 nights.")
+            with social_col:
+                st.subheader("Social support")
+                if pd.notna(brief.social_date):
+                    lines = [
+                        f"caregiver: **{brief.caregiver_involvement or 'not recorded'}**",
+                        f"peer group: {plural(int(brief.peer_group_sessions), 'session')} in 4 weeks"
+                        if pd.notna(brief.peer_group_sessions)
+                        else None,
+                        f"MSPSS {brief.mspss:.1f}"
+                        + (f" ({brief.mspss_band})" if isinstance(brief.mspss_band, str) else "")
+                        if pd.notna(brief.mspss)
+                        else None,
+                        f"work: {brief.work_status.replace('_', ' ')}"
+                        if brief.work_status
+                        else None,
+                        f"open barriers: {brief.open_barrier_kinds.replace('_', ' ')}"
+                        if brief.open_barriers
+                        else None,
+                    ]
+                    st.markdown("\n".join(f"- {x}" for x in lines if x))
+                else:
+                    components.empty_state("No social-support record yet.")
         with right:
             st.subheader("Flags")
             components.flag_callouts(components.flags_frame(flags.get(pid, [])), frame.privacy_mode)
@@ -267,44 +311,6 @@ if requested:
                     else ""
                 )
             )
-            st.subheader("Sleep, last 14 nights")
-            if brief.sleep_nights_14d:
-                st.markdown(
-                    f"- quality **{brief.sleep_quality_14d:.1f}**/10"
-                    + (
-                        f" (before: {brief.sleep_quality_prev_14d:.1f})"
-                        if pd.notna(brief.sleep_quality_prev_14d)
-                        else ""
-                    )
-                    + f"\n- sleep **{brief.sleep_min_14d / 60:.1f} h** a night"
-                    + (
-                        f" (before: {brief.sleep_min_prev_14d / 60:.1f} h)"
-                        if pd.notna(brief.sleep_min_prev_14d)
-                        else ""
-                    )
-                )
-            else:
-                components.empty_state("No sleep diary in the last 14 nights.")
-            st.subheader("Social support")
-            if pd.notna(brief.social_date):
-                lines = [
-                    f"caregiver: **{brief.caregiver_involvement or 'not recorded'}**",
-                    f"peer group: {plural(int(brief.peer_group_sessions), 'session')} in 4 weeks"
-                    if pd.notna(brief.peer_group_sessions)
-                    else None,
-                    f"MSPSS {brief.mspss:.1f}"
-                    + (f" ({brief.mspss_band})" if isinstance(brief.mspss_band, str) else "")
-                    if pd.notna(brief.mspss)
-                    else None,
-                    f"work: {brief.work_status.replace('_', ' ')}" if brief.work_status else None,
-                    f"open barriers: {brief.open_barrier_kinds.replace('_', ' ')}"
-                    if brief.open_barriers
-                    else None,
-                ]
-                st.markdown("\n".join(f"- {x}" for x in lines if x))
-            else:
-                components.empty_state("No social-support record yet.")
-
         st.subheader("Actions")
         if actions.empty:
             components.empty_state("No action items yet for this patient.")

@@ -75,6 +75,18 @@ def test_run_a_meeting_on_the_shared_screen(server, page, tmp_path):
     assert cut_labels(page) == []  # the shared screen's large labels whole
     assert crowded_labels(page) == []
     screenshot(page, "meeting-presenter")
+    # Sleep and social support sit under the pain chart, side by side: under the flags they ran
+    # the right column a third of a screen below the chart, empty beside it, and pushed the
+    # actions down (the Actions heading from 1,623 to 1,388 px for this patient at 1,920).
+    chart = page.locator(".st-key-presenter_pain").bounding_box()
+    sleep, social = (
+        page.get_by_role("heading", name=name).bounding_box()
+        for name in ("Sleep, last 14 nights", "Social support")
+    )
+    for heading in (sleep, social):
+        assert heading["y"] >= chart["y"] + chart["height"]
+        assert chart["x"] <= heading["x"] < chart["x"] + chart["width"]
+    assert sleep["y"] == social["y"] and sleep["x"] < social["x"]
     # Narrower, the pain chart's dates do not run into each other: at 1,600 px '15 Nov' touched
     # '29 Nov', and at 1,280 they were turned aslant over each other.
     page.set_viewport_size({"width": 1600, "height": SHARED_SCREEN["height"]})
