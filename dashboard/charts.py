@@ -44,6 +44,14 @@ STATUS_COLOURS = {
     "cancelled_patient": EVENT,
     "cancelled_clinic": NEUTRAL,
 }
+# A session's status in words, for the attendance chart's legend and hover: 'dna' is the clinic's
+# code for 'did not attend', and lower-case in a legend it read as the molecule.
+STATUS_NAMES = {
+    "attended": "attended",
+    "dna": "did not attend",
+    "cancelled_patient": "cancelled by patient",
+    "cancelled_clinic": "cancelled by clinic",
+}
 MILESTONE_COLOURS = {"achieved": MEANINGFUL, "due": SESSION, "overdue": PAIN}
 TEACH_BACK_COLOURS = {"correct": MEANINGFUL, "partial": EVENT, "incorrect": PAIN}
 BAND_FILLS = ("#EEF5EC", "#FBF3DD", "#FBE6D4", "#F6D3CB", "#EFC0C0")  # mild .. severe
@@ -1158,8 +1166,8 @@ def attendance(weekly: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
                 x=rows["week"],
                 y=rows["sessions"],
                 marker={"color": colour},
-                name=status.replace("_", " "),
-                hovertemplate=f"Week of %{{x|%d %b}}: %{{y}} {status.replace('_', ' ')}<extra></extra>",
+                name=STATUS_NAMES[status],
+                hovertemplate=f"Week of %{{x|%d %b}}: %{{y}} {STATUS_NAMES[status]}<extra></extra>",
                 **WEEKLY,
             )
         )

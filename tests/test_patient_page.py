@@ -152,6 +152,27 @@ def test_pain_chart_carries_its_traces_baseline_and_meaningful_band(page):
         assert figs[title]["layout"]["xaxis"]["range"][0].startswith(start.isoformat()[:16])
 
 
+def test_attendance_names_each_status_in_words_and_counts_the_csvs_sessions(page):
+    """The legend read 'dna' (the clinic's code, lower-case: the molecule) and 'cancelled
+    clinic'; each status is now named as said aloud, and its weekly bars add up to the CSV's
+    sessions in the period."""
+    patient = "P0040"  # all four statuses in the sample data
+    start = hand_summary(patient)["start"]
+    counted = defaultdict(int)
+    with open(SAMPLE_DATA / "sessions.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["patient_id"] == patient and start <= dt.date.fromisoformat(r["ts"][:10]) <= AS_OF:
+                counted[r["status"]] += 1
+    assert len(counted) == 4
+    figure = charts(page(patient))["Attendance"]
+    shown = {t["name"]: int(typed_array(t["y"]).sum()) for t in figure["data"]}
+    named = {"attended": "attended", "dna": "did not attend",
+             "cancelled_patient": "cancelled by patient", "cancelled_clinic": "cancelled by clinic"}  # fmt: skip
+    assert shown == {named[status]: n for status, n in counted.items()}
+    dna = next(t for t in figure["data"] if t["name"] == "did not attend")
+    assert dna["hovertemplate"] == "Week of %{x|%d %b}: %{y} did not attend<extra></extra>"
+
+
 def test_a_period_from_the_link_sets_every_charts_range_and_keeps_the_baseline(page):
     """?from= starts every chart there; the baseline is still the first week of care. A start
     after the as-of date is named and the 12 weeks to it shown; one that is not a date is the
