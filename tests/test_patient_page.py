@@ -173,6 +173,22 @@ def test_attendance_names_each_status_in_words_and_counts_the_csvs_sessions(page
     assert dna["hovertemplate"] == "Week of %{x|%d %b}: %{y} did not attend<extra></extra>"
 
 
+def test_home_practice_names_the_flag_rules_line_in_the_legend_not_over_the_bars(page):
+    """The rule's 50% (MEASURES.md's low home practice) was labelled on the plot in a white box
+    that hid the top of a bar just under the line: it is named in the legend now, and the line
+    runs the whole period at the rule's number."""
+    below = next(r for r in measures.FLAG_RULES if r.code == "low_home_practice")
+    pct = below.params["adherence_below_pct"]
+    figure = charts(page("P0046"))["Home practice by week"]  # weeks at 24-43%, under the line
+    assert figure["layout"].get("annotations", []) == []
+    line = next(t for t in figure["data"] if "flag rule" in t.get("name", ""))
+    assert line["name"] == f"low home practice: below {pct}% (flag rule)"
+    assert list(line["y"]) == [pct, pct]
+    assert [x[:13] for x in line["x"]] == [x[:13] for x in figure["layout"]["xaxis"]["range"]]
+    weeks = typed_array(next(t for t in figure["data"] if t["name"] == "Adherence")["y"])
+    assert (weeks < pct).any()
+
+
 def test_a_period_from_the_link_sets_every_charts_range_and_keeps_the_baseline(page):
     """?from= starts every chart there; the baseline is still the first week of care. A start
     after the as-of date is named and the 12 weeks to it shown; one that is not a date is the
