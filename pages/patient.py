@@ -458,10 +458,17 @@ else:
         hide_index=True,
         width="stretch",
         placeholder="—",
+        # The action is free text: on a 1,280-px laptop's page (789 px) it ran out of view. Rows
+        # taller than 4 rem let Streamlit's table wrap a cell's text, so the action reads whole
+        # in up to three lines of the width the other columns leave it.
+        row_height=components.WRAPPED_ROW,
         column_config={
-            "kind": st.column_config.TextColumn(pinned=True),
-            "opened": st.column_config.DateColumn(format="D MMM YYYY"),
-            "closed": st.column_config.DateColumn(format="D MMM YYYY"),
+            "kind": st.column_config.TextColumn(width=140, pinned=True),
+            "open": st.column_config.CheckboxColumn(width=50),
+            "opened": st.column_config.DateColumn(format="D MMM YYYY", width=90),
+            "closed": st.column_config.DateColumn(format="D MMM YYYY", width=90),
+            "owner": st.column_config.TextColumn(width=120),
+            "action": st.column_config.TextColumn(width=295),
         },
     )
 
@@ -476,10 +483,18 @@ else:
         hide_index=True,
         width="stretch",
         placeholder="—",
+        # the description and the note are free text, wrapped as the barriers' action is
+        row_height=components.WRAPPED_ROW,
         column_config={
-            "setting": st.column_config.TextColumn(pinned=True),
-            "recommended_date": st.column_config.DateColumn("recommended", format="D MMM YYYY"),
-            "in_place_date": st.column_config.DateColumn("in place", format="D MMM YYYY"),
+            "setting": st.column_config.TextColumn(width=90, pinned=True),
+            "kind": st.column_config.TextColumn(width=125),
+            "description": st.column_config.TextColumn(width=170),
+            "recommended_date": st.column_config.DateColumn(
+                "recommended", format="D MMM YYYY", width=105
+            ),
+            "in_place_date": st.column_config.DateColumn("in place", format="D MMM YYYY", width=90),
+            "effect": st.column_config.TextColumn(width=80),
+            "note": st.column_config.TextColumn(width=125),
         },
     )
 

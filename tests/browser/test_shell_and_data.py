@@ -158,6 +158,10 @@ def test_every_page_fits_a_laptop_with_the_sidebar_open(server, page):
             assert "table | group | rows" not in sideways_grids(page)
         if path.startswith("/patient"):
             expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
+            # every table's columns in view: the questionnaires' threshold, the tasks' pain
+            # after, the barriers' action and the adaptations' note ran past the page's edge
+            assert page.locator("[data-testid='stDataFrame']").count() >= 6
+            assert sideways_grids(page) == []
             screenshot(page, "patient-page-1280")
 
 
