@@ -9,7 +9,11 @@
 -- params: $patient_id, $as_of
 -- Totals are stored as doubles (a BPI interference total is a mean of 7 items): the change is
 -- taken as DECIMAL, exactly, so 4.5 - 6.2 is -1.7 (as doubles -1.7000000000000002) and a change
--- of exactly the meaningful one is meaningful, whatever the doubles' last digits.
+-- of exactly the meaningful one is meaningful, whatever the doubles' last digits. A change is
+-- meaningful when its size reaches the meaningful change; the direction says whether better or
+-- worse. The assessment's text repeats its conditions rather than naming `assessment`: DuckDB
+-- writes a named expression in again wherever it is named (at 20,000 patients, on a slow day:
+-- medians 27.5 ms that way, 22 ms this way, 19 ms for the query without the two cells).
 WITH scores AS (
     SELECT instrument,
         arg_min(total, date) AS first_total, min(date) AS first_date,
@@ -46,26 +50,24 @@ SELECT
     CASE
         WHEN s.scores < 2 THEN 'one score'
         WHEN i.meaningful_change IS NULL OR i.direction IS NULL THEN 'no reference threshold'
-        WHEN (i.direction = 'higher_worse' AND s.exact_change <= -CAST(i.meaningful_change AS DECIMAL(18, 6)))
-          OR (i.direction = 'higher_better' AND s.exact_change >= CAST(i.meaningful_change AS DECIMAL(18, 6)))
-            THEN 'meaningful improvement'
-        WHEN (i.direction = 'higher_worse' AND s.exact_change >= CAST(i.meaningful_change AS DECIMAL(18, 6)))
-          OR (i.direction = 'higher_better' AND s.exact_change <= -CAST(i.meaningful_change AS DECIMAL(18, 6)))
-            THEN 'meaningful worsening'
-        ELSE 'no meaningful change'
+        WHEN abs(s.exact_change) < CAST(i.meaningful_change AS DECIMAL(18, 6)) THEN 'no meaningful change'
+        WHEN (s.exact_change < 0) = (i.direction = 'higher_worse') THEN 'meaningful improvement'
+        ELSE 'meaningful worsening'
     END AS assessment,
-    assessment || CASE assessment
-        WHEN 'no meaningful change' THEN printf(' (< %g)', i.meaningful_change)
-        WHEN 'one score' THEN ''
-        WHEN 'no reference threshold' THEN ''
-        ELSE printf(' (≥ %g)', i.meaningful_change)
+    CASE
+        WHEN s.scores < 2 THEN 'one score'
+        WHEN i.meaningful_change IS NULL OR i.direction IS NULL THEN 'no reference threshold'
+        WHEN abs(s.exact_change) < CAST(i.meaningful_change AS DECIMAL(18, 6))
+            THEN printf('no meaningful change (< %g)', i.meaningful_change)
+        WHEN (s.exact_change < 0) = (i.direction = 'higher_worse')
+            THEN printf('meaningful improvement (≥ %g)', i.meaningful_change)
+        ELSE printf('meaningful worsening (≥ %g)', i.meaningful_change)
     END AS assessment_text,
     CASE
-        WHEN s.scores < 2 THEN strftime(s.first_date, '%-d %b %Y')
-        WHEN year(s.first_date) = year(s.latest_date)
-            THEN strftime(s.first_date, '%-d %b') || ' → ' || strftime(s.latest_date, '%-d %b %Y')
-        ELSE strftime(s.first_date, '%-d %b %Y') || ' → ' || strftime(s.latest_date, '%-d %b %Y')
-    END AS scored
+        WHEN s.scores < 2 THEN ''
+        WHEN year(s.first_date) = year(s.latest_date) THEN strftime(s.first_date, '%-d %b → ')
+        ELSE strftime(s.first_date, '%-d %b %Y → ')
+    END || strftime(s.latest_date, '%-d %b %Y') AS scored
 FROM changes s
 LEFT JOIN instruments i ON i.code = s.instrument
 ORDER BY CASE s.instrument WHEN 'PSEQ' THEN 0 WHEN 'PCS' THEN 1 WHEN 'PHQ9' THEN 2 WHEN 'ISI' THEN 3
