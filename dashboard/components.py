@@ -504,9 +504,10 @@ def default_as_of() -> dt.date:
     return kept.default_as_of()
 
 
-# A table row tall enough for Streamlit's table to wrap a cell's text (above 4 rem: at 68 px it
-# did not yet, at 72 it did), with room for three lines: free text (a barrier's action) reads
-# whole where one line ran out of view.
+# A table row tall enough for Streamlit's table to wrap a cell's text (it does above 4 rem, 68 px
+# with the theme's 17-px base font in .streamlit/config.toml: at 68 it did not, at 72 it did),
+# with room for three lines: free text (a barrier's action) reads whole where one line ran out
+# of view.
 WRAPPED_ROW = 76
 
 # Every page's metrics fit their columns on a laptop's 1,280 px with the sidebar open, where
