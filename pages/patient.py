@@ -241,8 +241,9 @@ else:
             ),
             "assessment_text": st.column_config.TextColumn(
                 "assessment",
-                help="The change against the reference's meaningful change (shared/MEASURES.md): "
-                "(≥ 5) a change of at least 5 points, better or worse; (< 5) less than that.",
+                help="The change against the instrument's meaningful change (shared/MEASURES.md, "
+                "its source below the table): (≥ 5) it changed by at least 5 points, the "
+                "meaningful change of that instrument, for the better or the worse; (< 5) by less.",
                 width=205,
             ),
             "scored": st.column_config.TextColumn(
