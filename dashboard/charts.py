@@ -408,14 +408,17 @@ def _layout(fig: Draft, title: str, height: int = HEIGHT, subtitle: str | None =
     return fig
 
 
+def _period_edges(start: dt.date, end: dt.date) -> list[pd.Timestamp]:
+    """The x range of a patient's period: its first and last days whole."""
+    return [
+        pd.Timestamp(start) - pd.Timedelta(hours=12),
+        pd.Timestamp(end) + pd.Timedelta(hours=12),
+    ]
+
+
 def _period(fig: Draft, start: dt.date, end: dt.date) -> Draft:
     """Every time-series chart of a patient shows the same period."""
-    fig.update_xaxes(
-        range=[
-            pd.Timestamp(start) - pd.Timedelta(hours=12),
-            pd.Timestamp(end) + pd.Timedelta(hours=12),
-        ]
-    )
+    fig.update_xaxes(range=_period_edges(start, end))
     return fig
 
 
@@ -1061,10 +1064,7 @@ def home_practice(
     fig.add_trace(
         _trace(
             "scatter",
-            x=[
-                pd.Timestamp(start) - pd.Timedelta(hours=12),
-                pd.Timestamp(end) + pd.Timedelta(hours=12),
-            ],
+            x=_period_edges(start, end),
             y=[threshold_pct, threshold_pct],
             mode="lines",
             line={"color": PAIN, "dash": "dash", "width": 2},
